@@ -1,0 +1,419 @@
+"""The chain rule for one parameter, written out with the very numbers the backward pass used."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.network import ParamInfo
+from core.session import Snapshot
+from core.text import fmt, operand
+
+UNKNOWN = "?"
+MAX_TERMS = 4  # longer sums are written with an ellipsis
+
+
+@dataclass(frozen=True)
+class Term:
+    """One factor: its symbol, its formula, the formula with numbers, its value (None: not yet)."""
+
+    symbol: str
+    formula: str
+    numbers: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Product:
+    """lhs = the product of the terms."""
+
+    lhs: str
+    terms: tuple[Term, ...]
+    value: float | None
+
+
+@dataclass(frozen=True)
+class PathSum:
+    """∂L/∂h for a hidden neuron: the sum over the neurons it feeds of one product each."""
+
+    lhs: str
+    paths: tuple[Product, ...]
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Equation:
+    lhs: str
+    formula: str
+    numbers: str
+    value: float | None
+    sign: str = "="  # "←" for an assignment
+
+
+@dataclass(frozen=True)
+class Explanation:
+    param: ParamInfo
+    sample: int
+    n_samples: int
+    forward: tuple[Equation, ...]
+    loss: Equation  # of the selected sample (J itself when there is one sample)
+    mean_loss: Equation | None  # J as the mean over samples, when there are several
+    chain: Product  # the selected sample's ∂L/∂θ
+    path_sum: PathSum | None  # for a parameter below the output layer
+    sample_gradients: tuple[float | None, ...]
+    mean: Equation | None  # ∂J/∂θ as the mean over samples, when there are several
+    gradient: float | None  # ∂J/∂θ, what the update uses
+    update: Equation
+
+
+def _value(known: bool, value: float) -> float | None:
+    return value if known else None
+
+
+def _shorten(items: Sequence[str], joiner: str) -> str:
+    if len(items) > MAX_TERMS:
+        items = [*items[:2], "…", items[-1]]
+    return joiner.join(items)
+
+
+def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Explanation:
+    """Explain parameter `index` for one sample, as far as the snapshot's phase has computed."""
+    net = snap.scenario.architecture
+    loss = snap.scenario.loss
+    info = net.params[index]
+    ev = snap.evaluation
+    trace = ev.samples[sample]
+    data = snap.scenario.samples[sample]
+    n = len(ev.samples)
+    big_j = "J" if n == 1 else "L"
+    seen_fwd, seen_loss = snap.shows_activations, snap.shows_loss
+    seen_grad, _seen_upd = snap.shows_gradients, snap.shows_update
+    depth = net.depth
+    m = net.sizes[-1]
+
+    def num(x: float) -> str:
+        return operand(x, digits)
+
+    def loss_slope_term(k: int) -> Term:
+        out, target = net.neuron_name(depth, k), net.target_name(k)
+        p, t = trace.a[depth][k], data.y[k]
+        return Term(
+            f"∂{big_j}/∂{out}",
+            loss.slope_text(out, target, m),
+            loss.slope_text(num(p), num(t), m) if seen_loss else UNKNOWN,
+            _value(seen_loss, trace.dloss_da[depth][k]),
+        )
+
+    def slope_term(layer: int, k: int) -> Term | None:
+        act = net.activations[layer - 1]
+        if act.is_identity:
+            return None
+        a_name, z_name = net.neuron_name(layer, k), net.preactivation_name(layer, k)
+        a, z = trace.a[layer][k], trace.z[layer][k]
+        return Term(
+            f"∂{a_name}/∂{z_name}",
+            act.slope_text(a_name, z_name),
+            act.slope_text(num(a), num(z)) if seen_fwd else UNKNOWN,
+            _value(seen_fwd, trace.slope[layer][k]),
+        )
+
+    layer, j = info.layer, info.to
+    a_name, z_name = net.neuron_name(layer, j), net.preactivation_name(layer, j)
+
+    path_sum: PathSum | None = None
+    if layer == depth:
+        upstream = loss_slope_term(j)
+    else:
+        path_sum = _path_sum(snap, info, trace, big_j, loss_slope_term, slope_term, num)
+        upstream = Term(
+            f"∂{big_j}/∂{a_name}",
+            f"∂{big_j}/∂{a_name}",
+            fmt(path_sum.value, digits) if path_sum.value is not None else UNKNOWN,
+            path_sum.value,
+        )
+    terms = [upstream]
+    slope = slope_term(layer, j)
+    if slope is not None:
+        terms.append(slope)
+    if info.kind == "weight":
+        src = net.neuron_name(layer - 1, info.source)
+        x = trace.a[layer - 1][info.source]
+        terms.append(
+            Term(
+                f"∂{z_name}/∂{info.name}", src, num(x) if seen_fwd else UNKNOWN, _value(seen_fwd, x)
+            )
+        )
+    else:
+        terms.append(Term(f"∂{z_name}/∂{info.name}", "1", "1", 1.0))
+    chain = Product(f"∂{big_j}/∂{info.name}", tuple(terms), _value(seen_grad, trace.grads[index]))
+
+    gradient = _value(seen_grad, ev.grads[index])
+    sample_grads = tuple(_value(seen_grad, t.grads[index]) for t in ev.samples)
+    mean = None
+    mean_loss = None
+    if n > 1:
+        mean = Equation(
+            f"∂J/∂{info.name}",
+            f"mean of ∂L/∂{info.name} over {n} samples",
+            "("
+            + _shorten(
+                [operand(g, digits) if g is not None else UNKNOWN for g in sample_grads], " + "
+            )
+            + f")/{n}",
+            gradient,
+        )
+        mean_loss = Equation(
+            "J",
+            f"mean of L over {n} samples",
+            "("
+            + _shorten(
+                [operand(t.loss, digits) if seen_loss else UNKNOWN for t in ev.samples], " + "
+            )
+            + f")/{n}",
+            _value(seen_loss, ev.loss),
+        )
+
+    return Explanation(
+        param=info,
+        sample=sample,
+        n_samples=n,
+        forward=_forward(snap, info, trace, num, digits),
+        loss=_loss_equation(snap, trace, data.y, big_j, num),
+        mean_loss=mean_loss,
+        chain=chain,
+        path_sum=path_sum,
+        sample_gradients=sample_grads,
+        mean=mean,
+        gradient=gradient,
+        update=_update(snap, info, gradient, digits),
+    )
+
+
+def _path_sum(snap, info, trace, big_j, loss_slope_term, slope_term, num) -> PathSum:  # type: ignore[no-untyped-def]
+    net = snap.scenario.architecture
+    depth = net.depth
+    layer, j = info.layer, info.to
+    a_name = net.neuron_name(layer, j)
+    above = layer + 1
+    params = snap.evaluation.params
+    seen_fwd, seen_grad = snap.shows_activations, snap.shows_gradients
+    paths = []
+    for k in range(net.sizes[above]):
+        k_name = net.neuron_name(above, k)
+        if above == depth:
+            up = loss_slope_term(k)
+        else:
+            value = trace.dloss_da[above][k]
+            up = Term(
+                f"∂{big_j}/∂{k_name}",
+                f"∂{big_j}/∂{k_name}",
+                fmt(value) if seen_grad else UNKNOWN,
+                _value(seen_grad, value),
+            )
+        terms = [up]
+        slope = slope_term(above, k)
+        if slope is not None:
+            terms.append(slope)
+        w_index = net.weight_index(above, k, j)
+        w = params[w_index]
+        terms.append(
+            Term(
+                f"∂{net.preactivation_name(above, k)}/∂{a_name}",
+                net.params[w_index].name,
+                num(w) if seen_fwd else UNKNOWN,
+                _value(seen_fwd, w),
+            )
+        )
+        # The same product the backward pass summed: δₖ · wₖⱼ.
+        path_value = trace.delta[above][k] * w
+        paths.append(Product(k_name, tuple(terms), _value(seen_grad, path_value)))
+    return PathSum(f"∂{big_j}/∂{a_name}", tuple(paths), _value(seen_grad, trace.dloss_da[layer][j]))
+
+
+def _forward(snap, info, trace, num, digits) -> tuple[Equation, ...]:  # type: ignore[no-untyped-def]
+    net = snap.scenario.architecture
+    layer, j = info.layer, info.to
+    params = snap.evaluation.params
+    seen = snap.shows_activations
+    names, numbers = [], []
+    for i in range(net.sizes[layer - 1]):
+        w_index = net.weight_index(layer, j, i)
+        src = net.neuron_name(layer - 1, i)
+        names.append(f"{src}·{net.params[w_index].name}")
+        numbers.append(f"{num(trace.a[layer - 1][i])}·{num(params[w_index])}")
+    if net.bias:
+        b_index = net.bias_index(layer, j)
+        names.append(net.params[b_index].name)
+        numbers.append(num(params[b_index]))
+    z_name = net.preactivation_name(layer, j)
+    eqs = [
+        Equation(
+            z_name,
+            _shorten(names, " + "),
+            _shorten(numbers, " + ") if seen else UNKNOWN,
+            _value(seen, trace.z[layer][j]),
+        )
+    ]
+    act = net.activations[layer - 1]
+    if not act.is_identity:
+        a_name = net.neuron_name(layer, j)
+        eqs.append(
+            Equation(
+                a_name,
+                f"{act.symbol}({z_name})",
+                f"{act.symbol}({fmt(trace.z[layer][j], digits)})" if seen else UNKNOWN,
+                _value(seen, trace.a[layer][j]),
+            )
+        )
+    return tuple(eqs)
+
+
+def _loss_equation(snap, trace, y, big_j, num) -> Equation:  # type: ignore[no-untyped-def]
+    net = snap.scenario.architecture
+    loss = snap.scenario.loss
+    depth = net.depth
+    seen = snap.shows_loss
+    outs = range(net.sizes[-1])
+    formula = loss.total_text(
+        [loss.term_text(net.neuron_name(depth, k), net.target_name(k)) for k in outs]
+    )
+    numbers = loss.total_text([loss.term_text(num(trace.a[depth][k]), num(y[k])) for k in outs])
+    if len(outs) > MAX_TERMS:
+        formula, numbers = f"{loss.title} over {len(outs)} outputs", UNKNOWN
+    return Equation(big_j, formula, numbers if seen else UNKNOWN, _value(seen, trace.loss))
+
+
+def _update(snap: Snapshot, info: ParamInfo, gradient: float | None, digits: int) -> Equation:
+    name = info.name
+    old = snap.evaluation.params[info.index]
+    if not info.trainable:
+        return Equation(name, "frozen: not trained", fmt(old, digits), old)
+    done = snap.shows_update
+    lr = snap.history.rates[snap.step - 1] if done else snap.learning_rate
+    grad = operand(gradient, digits) if gradient is not None else UNKNOWN
+    return Equation(
+        name,
+        f"{name} − lr·∂J/∂{name}",
+        f"{fmt(old, digits)} − {fmt(lr, digits)} · {grad}",
+        snap.params[info.index] if done else None,
+        sign="←",
+    )
+
+
+# -- text --------------------------------------------------------------------------------------
+
+Segment = tuple[str, str]  # (text, tag): tags symbol, formula, number, unknown, result, label
+Line = list[Segment]
+
+
+def _value_text(value: float | None, digits: int) -> Segment:
+    return (fmt(value, digits), "result") if value is not None else (UNKNOWN, "unknown")
+
+
+def _operand_text(value: float | None, digits: int) -> Segment:
+    return (operand(value, digits), "number") if value is not None else (UNKNOWN, "unknown")
+
+
+def _ladder(lhs: str, rungs: list[list[Segment]], width: int | None, joiner: str) -> list[Line]:
+    """lhs = rung₁ / = rung₂ / …, skipping a rung that repeats the one before, wrapping by term."""
+    lines: list[Line] = []
+    pad = " " * (len(lhs) + 1)
+    previous: str | None = None
+    for number, pieces in enumerate(rungs):
+        text = joiner.join(p[0] for p in pieces).replace("(", "").replace(")", "")
+        if text == previous:
+            continue
+        previous = text
+        head = f"{lhs} = " if number == 0 else f"{pad}= "
+        line: Line = [(head, "symbol" if number == 0 else "plain")]
+        used = len(head)
+        for i, piece in enumerate(pieces):
+            sep = joiner if i else ""
+            if width is not None and i and used + len(sep) + len(piece[0]) > width:
+                lines.append(line)
+                line = [(pad + "  " + joiner.strip() + " ", "plain")]
+                used = len(pad) + 4
+                sep = ""
+            if sep:
+                line.append((sep, "plain"))
+            line.append(piece)
+            used += len(sep) + len(piece[0])
+        lines.append(line)
+    return lines
+
+
+def _term_rungs(terms: Sequence[Term], digits: int) -> list[list[Segment]]:
+    def num_piece(t: Term) -> Segment:
+        return (t.numbers, "number") if t.value is not None else (UNKNOWN, "unknown")
+
+    def value_piece(t: Term) -> Segment:
+        return (operand(t.value, digits), "number") if t.value is not None else (UNKNOWN, "unknown")
+
+    return [
+        [(t.symbol, "symbol") for t in terms],
+        [(t.formula, "formula") for t in terms],
+        [num_piece(t) for t in terms],
+        [value_piece(t) for t in terms],
+    ]
+
+
+def _equation_lines(eq: Equation, width: int | None, digits: int) -> list[Line]:
+    rungs: list[list[Segment]] = [[(eq.formula, "formula")]]
+    if eq.numbers not in (eq.formula, UNKNOWN):
+        rungs.append([(eq.numbers, "number")])
+    head = f"{eq.lhs} {eq.sign} "
+    line: Line = [(head, "symbol")]
+    for rung in rungs:
+        line.extend([*rung, (" = ", "plain")])
+    line.append(_value_text(eq.value, digits))
+    text_len = sum(len(s[0]) for s in line)
+    if width is None or text_len <= width:
+        return [line]
+    pad = " " * (len(eq.lhs) + 1)
+    lines: list[Line] = [[(head, "symbol"), *rungs[0]]]
+    for rung in rungs[1:]:
+        lines.append([(f"{pad}= ", "plain"), *rung])
+    lines.append([(f"{pad}= ", "plain"), _value_text(eq.value, digits)])
+    return lines
+
+
+SECTIONS = ("forward", "loss", "chain", "paths", "mean", "update")
+
+
+def render(
+    ex: Explanation, width: int | None = None, sections: Sequence[str] = SECTIONS, digits: int = 6
+) -> list[Line]:
+    """The explanation as lines of tagged text, for the chain-rule panel and the headless trace."""
+    lines: list[Line] = []
+    if "forward" in sections:
+        for eq in ex.forward:
+            lines.extend(_equation_lines(eq, width, digits))
+    if "loss" in sections:
+        lines.extend(_equation_lines(ex.loss, width, digits))
+    if "chain" in sections:
+        rungs = _term_rungs(ex.chain.terms, digits)
+        rungs.append([_value_text(ex.chain.value, digits)])
+        lines.extend(_ladder(ex.chain.lhs, rungs, width, " · "))
+    if "paths" in sections and ex.path_sum is not None:
+        ps = ex.path_sum
+        per_path = [_term_rungs(p.terms, digits) for p in ps.paths]
+        rungs = [
+            [(" · ".join(s[0] for s in pr[r]), _tag(pr[r])) for pr in per_path] for r in range(4)
+        ]
+        rungs.append([_operand_text(p.value, digits) for p in ps.paths])
+        rungs.append([_value_text(ps.value, digits)])
+        lines.extend(_ladder(ps.lhs, rungs, width, " + "))
+    if "mean" in sections and ex.mean is not None and ex.mean_loss is not None:
+        lines.extend(_equation_lines(ex.mean_loss, width, digits))
+        lines.extend(_equation_lines(ex.mean, width, digits))
+    if "update" in sections:
+        lines.extend(_equation_lines(ex.update, width, digits))
+    return lines
+
+
+def _tag(pieces: Sequence[Segment]) -> str:
+    return "unknown" if any(tag == "unknown" for _, tag in pieces) else pieces[0][1]
+
+
+def plain(lines: Sequence[Line]) -> list[str]:
+    return ["".join(text for text, _ in line).rstrip() for line in lines]

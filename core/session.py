@@ -1,0 +1,484 @@
+"""The stepping state machine: phases, history, undo, status; each state an immutable Snapshot."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property
+
+from core.network import Evaluation, apply_update, evaluate
+from core.scenario import Scenario
+
+CURVE_POINTS = 400  # the loss curve handed to the UI never has more points than this
+LOSS_BLOWUP = 1e3  # loss this many times its starting value (or 1) means diverged
+STEP_BLOWUP = 1e3  # a parameter moving this many times (1 + largest |θ|) in one step: diverged
+PARAM_LIMIT = 1e6
+
+
+class Phase(Enum):
+    READY = "ready"
+    FORWARD = "forward"
+    LOSS = "loss"
+    BACKWARD = "backward"
+    UPDATE = "update"
+
+    @property
+    def next(self) -> Phase:
+        return _NEXT[self]
+
+
+_NEXT = {
+    Phase.READY: Phase.FORWARD,
+    Phase.FORWARD: Phase.LOSS,
+    Phase.LOSS: Phase.BACKWARD,
+    Phase.BACKWARD: Phase.UPDATE,
+    Phase.UPDATE: Phase.FORWARD,
+}
+_ORDER = {p: i for i, p in enumerate(Phase)}
+
+
+class StatusKind(Enum):
+    TRAINING = "training"
+    CONVERGED = "converged"
+    DIVERGED = "diverged"
+
+
+@dataclass(frozen=True)
+class Status:
+    kind: StatusKind = StatusKind.TRAINING
+    reason: str = ""
+    hint: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.kind is not StatusKind.TRAINING
+
+
+class PhaseOrderError(ValueError):
+    """A phase was asked for out of order (e.g. backward before the loss)."""
+
+
+class History:
+    """Parameter vectors, losses and learning rates per step, packed in arrays (8 bytes a number).
+
+    Only ever appended to in place; truncating or editing builds new arrays, so a view
+    that reads a prefix never sees it change.
+    """
+
+    def __init__(self, n_params: int) -> None:
+        self.n = n_params
+        self.params = array("d")
+        self.losses = array("d")
+        self.rates = array("d")  # rates[k]: learning rate of the update from step k to k + 1
+
+    def __len__(self) -> int:
+        return len(self.losses)
+
+    def append(self, params: tuple[float, ...], loss: float) -> None:
+        self.params.extend(params)
+        self.losses.append(loss)
+
+    def params_at(self, step: int) -> tuple[float, ...]:
+        return tuple(self.params[step * self.n : (step + 1) * self.n])
+
+    def truncate(self, count: int) -> None:
+        if count < len(self):
+            self.params = self.params[: count * self.n]
+            self.losses = self.losses[:count]
+            self.rates = self.rates[: count - 1]
+
+    def replace_last(self, params: tuple[float, ...], loss: float) -> None:
+        count = len(self)
+        self.params = self.params[: (count - 1) * self.n]
+        self.losses = self.losses[: count - 1]
+        self.append(params, loss)
+
+    def view(self) -> HistoryView:
+        return HistoryView(self.params, self.losses, self.rates, len(self), self.n)
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """A read-only window on the first `count` steps of a History."""
+
+    params: array[float]
+    losses: array[float]
+    rates: array[float]
+    count: int
+    n: int
+
+    def params_at(self, step: int) -> tuple[float, ...]:
+        return tuple(self.params[step * self.n : (step + 1) * self.n])
+
+    def sampled_steps(self, count: int, points: int = CURVE_POINTS) -> range:
+        """At most about `points` evenly spaced steps of the first `count`, always with the last."""
+        stride = max(1, math.ceil(count / points))
+        return range(0, count, stride)
+
+    def curve(self, count: int, points: int = CURVE_POINTS) -> tuple[tuple[int, float], ...]:
+        steps = self.sampled_steps(count, points)
+        values = self.losses[steps.start : steps.stop : steps.step]
+        pairs = list(zip(steps, values))
+        if count and pairs[-1][0] != count - 1:
+            pairs.append((count - 1, self.losses[count - 1]))
+        return tuple(pairs)
+
+    def trajectory(self, index: int, points: int = CURVE_POINTS) -> tuple[float, ...]:
+        """Values one parameter took over the history, sampled like the curve."""
+        steps = self.sampled_steps(self.count, points)
+        n = self.n
+        values = list(self.params[index : self.count * n : n * steps.step])
+        values.append(self.params[(self.count - 1) * n + index])
+        return tuple(values)
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """One state of a session, as the panels and exports see it. Never mutated."""
+
+    scenario: Scenario
+    step: int  # updates applied so far
+    phase: Phase
+    learning_rate: float
+    params: tuple[float, ...]  # the current values
+    evaluation: Evaluation  # this step's forward/loss/backward (in UPDATE: at the values before it)
+    status: Status
+    history: HistoryView
+    can_undo: bool
+
+    @property
+    def shows_activations(self) -> bool:
+        return self.phase is not Phase.READY
+
+    @property
+    def shows_loss(self) -> bool:
+        return _ORDER[self.phase] >= _ORDER[Phase.LOSS]
+
+    @property
+    def shows_gradients(self) -> bool:
+        return _ORDER[self.phase] >= _ORDER[Phase.BACKWARD]
+
+    @property
+    def shows_update(self) -> bool:
+        return self.phase is Phase.UPDATE
+
+    @property
+    def revealed_losses(self) -> int:
+        """How many entries of the loss history the student has seen computed."""
+        return self.step + (1 if self.phase in (Phase.LOSS, Phase.BACKWARD) else 0)
+
+    @cached_property
+    def loss_curve(self) -> tuple[tuple[int, float], ...]:
+        return self.history.curve(self.revealed_losses)
+
+    @property
+    def previous_params(self) -> tuple[float, ...]:
+        """The values this step's computation used (before the update)."""
+        return self.evaluation.params
+
+
+@dataclass
+class _Position:
+    """Where the session was before a move, enough to go back there exactly."""
+
+    step: int
+    phase: Phase
+    lr: float
+    diverged: Status | None
+    diverged_at: int
+    params: tuple[float, ...] | None = None  # last history entry, before an edit
+    history: History | None = None  # the whole history, before a reset
+
+
+@dataclass
+class _StepRun:
+    """`count` whole steps taken in a row from UPDATE(first), UPDATE(first + 1), …"""
+
+    first: int
+    count: int
+    lr: float
+
+
+class Session:
+    """Gradient descent on a scenario, one phase or step at a time, with unlimited undo."""
+
+    def __init__(self, scenario: Scenario, learning_rate: float | None = None) -> None:
+        self.scenario = scenario
+        self._net = scenario.architecture
+        self._trainable = scenario.architecture.trainable
+        self._lr = scenario.learning_rate if learning_rate is None else learning_rate
+        self._undo: list[_Position | _StepRun] = []
+        self._start()
+
+    def _start(self) -> None:
+        self._history = History(len(self.scenario.initial_params))
+        self._eval = self._evaluate(self.scenario.initial_params)
+        self._history.append(self._eval.params, self._eval.loss)
+        self._shown = self._eval
+        self._step = 0
+        self._phase = Phase.READY
+        self._diverged: Status | None = None
+        self._diverged_at = -1
+        self._snapshot: Snapshot | None = None
+        self._check_divergence(None)
+
+    def _evaluate(self, params: tuple[float, ...]) -> Evaluation:
+        s = self.scenario
+        return evaluate(s.architecture, s.loss, params, s.samples)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            self._snapshot = Snapshot(
+                scenario=self.scenario,
+                step=self._step,
+                phase=self._phase,
+                learning_rate=self._lr,
+                params=self._eval.params,
+                evaluation=self._shown,
+                status=self._status(),
+                history=self._history.view(),
+                can_undo=bool(self._undo),
+            )
+        return self._snapshot
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def step_count(self) -> int:
+        return self._step
+
+    @property
+    def learning_rate(self) -> float:
+        return self._lr
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def status(self) -> Status:
+        return self._status()
+
+    # -- moving -----------------------------------------------------------------------------
+
+    def advance(self) -> Snapshot:
+        """The next phase: forward → loss → backward → update → forward …"""
+        self._push()
+        self._advance()
+        return self._changed()
+
+    def forward(self) -> Snapshot:
+        return self._phase_call(Phase.FORWARD)
+
+    def compute_loss(self) -> Snapshot:
+        return self._phase_call(Phase.LOSS)
+
+    def backward(self) -> Snapshot:
+        return self._phase_call(Phase.BACKWARD)
+
+    def update(self) -> Snapshot:
+        return self._phase_call(Phase.UPDATE)
+
+    def _phase_call(self, wanted: Phase) -> Snapshot:
+        if self._phase.next is not wanted:
+            raise PhaseOrderError(
+                f"cannot run {wanted.value} after {self._phase.value}; "
+                f"the next phase is {self._phase.next.value}"
+            )
+        return self.advance()
+
+    def step(self) -> Snapshot:
+        """Finish the current step (or take a whole new one) up to and including its update."""
+        self._push()
+        self._advance()
+        while self._phase is not Phase.UPDATE:
+            self._advance()
+        return self._changed()
+
+    def run(
+        self,
+        steps: int,
+        *,
+        stop_when_done: bool = True,
+        progress: Callable[[int], None] | None = None,
+        every: int = 1000,
+    ) -> Snapshot:
+        """Take up to `steps` whole steps; stop early on convergence or divergence."""
+        for done in range(steps):
+            if stop_when_done and self._status().done:
+                break
+            if self._phase is Phase.UPDATE and self._undo:
+                top = self._undo[-1]
+                if (
+                    isinstance(top, _StepRun)
+                    and top.first + top.count == self._step
+                    and top.lr == self._lr
+                ):
+                    top.count += 1
+                else:
+                    self._undo.append(_StepRun(self._step, 1, self._lr))
+            else:
+                self._push()
+            self._advance()
+            while self._phase is not Phase.UPDATE:
+                self._advance()
+            if progress is not None and (done + 1) % every == 0:
+                progress(done + 1)
+        return self._changed()
+
+    def undo(self) -> Snapshot:
+        """Go back to exactly the state before the last move (phase, step, edit, rate or reset)."""
+        if not self._undo:
+            return self.snapshot
+        top = self._undo[-1]
+        position: _Position
+        if isinstance(top, _StepRun):
+            top.count -= 1
+            if top.count == 0:
+                self._undo.pop()
+            position = _Position(
+                top.first + top.count,
+                Phase.UPDATE,
+                top.lr,
+                self._diverged,
+                self._diverged_at,
+            )
+        else:
+            self._undo.pop()
+            position = top
+        self._restore(position)
+        return self._changed()
+
+    def reset(self) -> Snapshot:
+        """Back to the starting values at step 0, keeping the current learning rate (undoable)."""
+        self._undo.append(self._position(history=self._history))
+        self._start()
+        return self._changed()
+
+    def set_learning_rate(self, lr: float) -> Snapshot:
+        """Takes effect at the next update; what is already computed stays as it was."""
+        if not (math.isfinite(lr) and lr > 0.0):
+            raise ValueError(f"learning rate must be a positive finite number, got {lr!r}")
+        self._push()
+        self._lr = lr
+        return self._changed()
+
+    def set_parameter(self, index: int, value: float) -> Snapshot:
+        """Give one parameter a new value; the current step starts again from its forward pass."""
+        if not math.isfinite(value):
+            raise ValueError(f"a parameter must be a finite number, got {value!r}")
+        self._undo.append(self._position(params=self._eval.params))
+        params = list(self._eval.params)
+        params[index] = value
+        self._eval = self._evaluate(tuple(params))
+        self._shown = self._eval
+        self._history.replace_last(self._eval.params, self._eval.loss)
+        self._phase = Phase.READY
+        if self._diverged_at >= self._step:
+            self._diverged, self._diverged_at = None, -1
+        self._check_divergence(None)
+        return self._changed()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        nxt = self._phase.next
+        if nxt is Phase.UPDATE:
+            old = self._eval
+            new = self._evaluate(apply_update(old.params, old.grads, self._lr, self._trainable))
+            self._history.rates.append(self._lr)
+            self._history.append(new.params, new.loss)
+            self._step += 1
+            self._shown = old
+            self._eval = new
+            self._phase = nxt
+            self._check_divergence(old.params)
+            return
+        if self._phase is Phase.UPDATE:
+            self._shown = self._eval
+        self._phase = nxt
+
+    def _position(
+        self, params: tuple[float, ...] | None = None, history: History | None = None
+    ) -> _Position:
+        return _Position(
+            self._step, self._phase, self._lr, self._diverged, self._diverged_at, params, history
+        )
+
+    def _push(self) -> None:
+        self._undo.append(self._position())
+
+    def _restore(self, pos: _Position) -> None:
+        if pos.history is not None:
+            self._history = pos.history
+        self._history.truncate(pos.step + 1)
+        if pos.params is not None:
+            loss = self._evaluate(pos.params).loss
+            self._history.replace_last(pos.params, loss)
+        self._step = pos.step
+        self._phase = pos.phase
+        self._lr = pos.lr
+        self._eval = self._evaluate(self._history.params_at(pos.step))
+        if pos.phase is Phase.UPDATE:
+            self._shown = self._evaluate(self._history.params_at(pos.step - 1))
+        else:
+            self._shown = self._eval
+        self._diverged = pos.diverged
+        self._diverged_at = pos.diverged_at
+        if self._diverged_at > pos.step:
+            self._diverged, self._diverged_at = None, -1
+
+    def _changed(self) -> Snapshot:
+        self._snapshot = None
+        return self.snapshot
+
+    def _check_divergence(self, before: tuple[float, ...] | None) -> None:
+        if self._diverged is not None:
+            return
+        ev = self._eval
+        reason = ""
+        biggest = max((abs(p) for p in ev.params), default=0.0)
+        if not (
+            math.isfinite(ev.loss)
+            and all(math.isfinite(g) for g in ev.grads)
+            and math.isfinite(biggest)
+        ):
+            reason = "values are no longer finite numbers (overflow)"
+        elif ev.loss > LOSS_BLOWUP * max(self._history.losses[0], 1.0):
+            reason = f"the loss grew more than {LOSS_BLOWUP:g}-fold"
+        elif biggest > PARAM_LIMIT:
+            reason = f"a parameter passed ±{PARAM_LIMIT:g}"
+        elif before is not None:
+            scale = 1.0 + max(abs(p) for p in before)
+            jump = max(abs(a - b) for a, b in zip(ev.params, before))
+            if jump > STEP_BLOWUP * scale:
+                reason = "one update moved a parameter by more than a thousand times its size"
+        if reason:
+            hint = (
+                f"the learning rate {self._lr:g} is too large: lower it with − "
+                "and undo (u) back to the last good step"
+            )
+            self._diverged = Status(StatusKind.DIVERGED, reason, hint)
+            self._diverged_at = self._step
+
+    def _status(self) -> Status:
+        if self._diverged is not None:
+            return self._diverged
+        ev = self._eval
+        s = self.scenario
+        if ev.loss <= s.loss_tolerance:
+            return Status(StatusKind.CONVERGED, f"loss {ev.loss:.3g} ≤ {s.loss_tolerance:g}")
+        trained = [abs(g) for g, t in zip(ev.grads, self._trainable) if t]
+        if trained and max(trained) <= s.gradient_tolerance:
+            return Status(
+                StatusKind.CONVERGED,
+                f"every gradient ≤ {s.gradient_tolerance:g} (a flat spot; loss {ev.loss:.3g})",
+            )
+        return Status()

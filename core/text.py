@@ -1,0 +1,68 @@
+"""How numbers and formulas are written: one place for the UI, the headless trace and exports."""
+
+from __future__ import annotations
+
+import math
+
+MINUS = "−"
+DIGITS = 6  # significant digits on screen; the trace uses more
+
+_ASCII = {
+    "∂": "d",
+    "ŷ": "y^",
+    "·": "*",
+    "−": "-",
+    "←": "<-",
+    "→": "->",
+    "σ": "sig",
+    "Σ": "sum",
+    "²": "^2",
+    "½": "1/2",
+    "≈": "~",
+    "≤": "<=",
+    "≥": ">=",
+    "×": "x",
+    "…": "...",
+    "′": "'",
+    "—": "-",
+    "–": "-",
+    "∞": "inf",
+    "✓": "ok",
+    "✗": "x",
+    "▸": ">",
+    "•": "*",
+    "█": "#",
+}
+_ASCII_TABLE = str.maketrans(_ASCII)
+
+
+def fmt(x: float, digits: int = DIGITS) -> str:
+    """A number with at most `digits` significant digits, a true minus sign, no float noise."""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "∞" if x > 0 else MINUS + "∞"
+    if x == 0.0:
+        return "0"
+    text = f"{x:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text.replace("-", MINUS)
+
+
+def signed(x: float, digits: int = DIGITS) -> str:
+    """A number that always shows its sign, so sign is readable without colour."""
+    text = fmt(x, digits)
+    return text if text.startswith(MINUS) or text == "nan" else "+" + text
+
+
+def operand(x: float, digits: int = DIGITS) -> str:
+    """A number as it stands inside a formula: negatives in parentheses."""
+    text = fmt(x, digits)
+    return f"({text})" if text.startswith(MINUS) else text
+
+
+def to_ascii(text: str) -> str:
+    """Transliterate the maths glyphs for terminals and fonts without them."""
+    return text.translate(_ASCII_TABLE)
