@@ -314,35 +314,50 @@ def _operand_text(value: float | None, digits: int) -> Segment:
     return (operand(value, digits), "number") if value is not None else (UNKNOWN, "unknown")
 
 
-def _ladder(lhs: str, rungs: list[list[Segment]], width: int | None, joiner: str) -> list[Line]:
-    """lhs = rung₁ / = rung₂ / …, skipping a rung that repeats the one before, wrapping by term."""
+Piece = list[Segment]
+
+
+def _ladder(lhs: str, rungs: list[list[Piece]], width: int | None, joiner: str) -> list[Line]:
+    """lhs = rung₁ / = rung₂ / …, skipping a rung that repeats the one before.
+
+    Each rung is pieces joined by `joiner`; lines break between pieces, and inside a piece
+    that is too long on its own, before one of its " · ".
+    """
     lines: list[Line] = []
     pad = " " * (len(lhs) + 1)
     previous: str | None = None
     for number, pieces in enumerate(rungs):
-        text = joiner.join(p[0] for p in pieces).replace("(", "").replace(")", "")
+        text = joiner.join("".join(s[0] for s in p) for p in pieces)
+        text = text.replace("(", "").replace(")", "")
         if text == previous:
             continue
         previous = text
         head = f"{lhs} = " if number == 0 else f"{pad}= "
         line: Line = [(head, "symbol" if number == 0 else "plain")]
         used = len(head)
+        cont = pad + "  "
         for i, piece in enumerate(pieces):
-            sep = joiner if i else ""
-            if width is not None and i and used + len(sep) + len(piece[0]) > width:
+            segs: Piece = [(joiner, "plain"), *piece] if i else list(piece)
+            size = sum(len(s[0]) for s in segs)
+            if width is not None and i and used + size > width:
                 lines.append(line)
-                line = [(pad + "  " + joiner.strip() + " ", "plain")]
-                used = len(pad) + 4
-                sep = ""
-            if sep:
-                line.append((sep, "plain"))
-            line.append(piece)
-            used += len(sep) + len(piece[0])
+                line = [(cont, "plain")]
+                used = len(cont)
+                segs = [(joiner.lstrip(), "plain"), *piece]
+            for k, seg in enumerate(segs):
+                after = len(segs[k + 1][0]) if k + 1 < len(segs) else 0
+                if width is not None and seg[0] == " · " and used + 3 + after > width:
+                    lines.append(line)
+                    line = [(cont, "plain")]
+                    used = len(cont)
+                    seg = ("· ", "plain")
+                line.append(seg)
+                used += len(seg[0])
         lines.append(line)
     return lines
 
 
-def _term_rungs(terms: Sequence[Term], digits: int) -> list[list[Segment]]:
+def _term_rungs(terms: Sequence[Term], digits: int) -> list[list[Piece]]:
     def num_piece(t: Term) -> Segment:
         return (t.numbers, "number") if t.value is not None else (UNKNOWN, "unknown")
 
@@ -350,30 +365,50 @@ def _term_rungs(terms: Sequence[Term], digits: int) -> list[list[Segment]]:
         return (operand(t.value, digits), "number") if t.value is not None else (UNKNOWN, "unknown")
 
     return [
-        [(t.symbol, "symbol") for t in terms],
-        [(t.formula, "formula") for t in terms],
-        [num_piece(t) for t in terms],
-        [value_piece(t) for t in terms],
+        [[(t.symbol, "symbol")] for t in terms],
+        [[(t.formula, "formula")] for t in terms],
+        [[num_piece(t)] for t in terms],
+        [[value_piece(t)] for t in terms],
     ]
 
 
+def _wrapped(prefix: Segment, text: str, tag: str, width: int | None, pad: str) -> list[Line]:
+    """prefix + text, broken before " + " when it would pass `width`."""
+    if width is None or len(prefix[0]) + len(text) <= width:
+        return [[prefix, (text, tag)]]
+    lines: list[Line] = []
+    current: Line = [prefix]
+    used = len(prefix[0])
+    for i, part in enumerate(text.split(" + ")):
+        piece = part if i == 0 else " + " + part
+        if i and used + len(piece) > width:
+            lines.append(current)
+            current = [(pad, "plain")]
+            used = len(pad)
+            piece = "+ " + part
+        current.append((piece, tag))
+        used += len(piece)
+    lines.append(current)
+    return lines
+
+
 def _equation_lines(eq: Equation, width: int | None, digits: int) -> list[Line]:
-    rungs: list[list[Segment]] = [[(eq.formula, "formula")]]
+    rungs: list[tuple[str, str]] = [(eq.formula, "formula")]
     if eq.numbers not in (eq.formula, UNKNOWN):
-        rungs.append([(eq.numbers, "number")])
+        rungs.append((eq.numbers, "number"))
     head = f"{eq.lhs} {eq.sign} "
+    value = _value_text(eq.value, digits)
     line: Line = [(head, "symbol")]
-    for rung in rungs:
-        line.extend([*rung, (" = ", "plain")])
-    line.append(_value_text(eq.value, digits))
-    text_len = sum(len(s[0]) for s in line)
-    if width is None or text_len <= width:
+    for text, tag in rungs:
+        line.extend([(text, tag), (" = ", "plain")])
+    line.append(value)
+    if width is None or sum(len(s[0]) for s in line) <= width:
         return [line]
-    pad = " " * (len(eq.lhs) + 1)
-    lines: list[Line] = [[(head, "symbol"), *rungs[0]]]
-    for rung in rungs[1:]:
-        lines.append([(f"{pad}= ", "plain"), *rung])
-    lines.append([(f"{pad}= ", "plain"), _value_text(eq.value, digits)])
+    pad = " " * len(head)
+    lines = _wrapped((head, "symbol"), rungs[0][0], rungs[0][1], width, pad + "  ")
+    for text, tag in rungs[1:]:
+        lines += _wrapped((pad[:-2] + "= ", "plain"), text, tag, width, pad + "  ")
+    lines.append([(pad[:-2] + "= ", "plain"), value])
     return lines
 
 
@@ -383,37 +418,63 @@ SECTIONS = ("forward", "loss", "chain", "paths", "mean", "update")
 def render(
     ex: Explanation, width: int | None = None, sections: Sequence[str] = SECTIONS, digits: int = 6
 ) -> list[Line]:
-    """The explanation as lines of tagged text, for the chain-rule panel and the headless trace."""
+    """The explanation as lines of tagged text, sections in the order given."""
     lines: list[Line] = []
-    if "forward" in sections:
-        for eq in ex.forward:
-            lines.extend(_equation_lines(eq, width, digits))
-    if "loss" in sections:
-        lines.extend(_equation_lines(ex.loss, width, digits))
-    if "chain" in sections:
-        rungs = _term_rungs(ex.chain.terms, digits)
-        rungs.append([_value_text(ex.chain.value, digits)])
-        lines.extend(_ladder(ex.chain.lhs, rungs, width, " · "))
-    if "paths" in sections and ex.path_sum is not None:
-        ps = ex.path_sum
-        per_path = [_term_rungs(p.terms, digits) for p in ps.paths]
-        rungs = [
-            [(" · ".join(s[0] for s in pr[r]), _tag(pr[r])) for pr in per_path] for r in range(4)
-        ]
-        rungs.append([_operand_text(p.value, digits) for p in ps.paths])
-        rungs.append([_value_text(ps.value, digits)])
-        lines.extend(_ladder(ps.lhs, rungs, width, " + "))
-    if "mean" in sections and ex.mean is not None and ex.mean_loss is not None:
-        lines.extend(_equation_lines(ex.mean_loss, width, digits))
-        lines.extend(_equation_lines(ex.mean, width, digits))
-    if "update" in sections:
-        lines.extend(_equation_lines(ex.update, width, digits))
+    for section in sections:
+        lines += _section(ex, section, width, digits)
     return lines
 
 
-def _tag(pieces: Sequence[Segment]) -> str:
-    return "unknown" if any(tag == "unknown" for _, tag in pieces) else pieces[0][1]
+def _section(ex: Explanation, section: str, width: int | None, digits: int) -> list[Line]:
+    lines: list[Line] = []
+    if section == "forward":
+        for eq in ex.forward:
+            lines += _equation_lines(eq, width, digits)
+    elif section == "loss":
+        lines += _equation_lines(ex.loss, width, digits)
+    elif section == "chain":
+        rungs = _term_rungs(ex.chain.terms, digits)
+        rungs.append([[_value_text(ex.chain.value, digits)]])
+        lines += _ladder(ex.chain.lhs, rungs, width, " · ")
+    elif section == "paths" and ex.path_sum is not None:
+        ps = ex.path_sum
+        per_path = [_term_rungs(p.terms, digits) for p in ps.paths]
+        rungs = [[_product_piece(pr[r]) for pr in per_path] for r in range(4)]
+        rungs.append([[_operand_text(p.value, digits)] for p in ps.paths])
+        rungs.append([[_value_text(ps.value, digits)]])
+        lines += _ladder(ps.lhs, rungs, width, " + ")
+    elif section == "mean" and ex.mean is not None and ex.mean_loss is not None:
+        lines += _equation_lines(ex.mean_loss, width, digits)
+        lines += _equation_lines(ex.mean, width, digits)
+    elif section == "update":
+        lines += _equation_lines(ex.update, width, digits)
+    return lines
+
+
+def _product_piece(factors: Sequence[Piece]) -> Piece:
+    piece: Piece = []
+    for i, factor in enumerate(factors):
+        if i:
+            piece.append((" · ", "plain"))
+        piece += factor
+    return piece
 
 
 def plain(lines: Sequence[Line]) -> list[str]:
     return ["".join(text for text, _ in line).rstrip() for line in lines]
+
+
+def chain_path(snap: Snapshot, index: int) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+    """The neurons (layer, i) and parameters the selected parameter's chain rule runs through."""
+    net = snap.scenario.architecture
+    info = net.params[index]
+    neurons = {(info.layer, info.to)}
+    if info.kind == "weight":
+        neurons.add((info.layer - 1, info.source))
+    params = {index}
+    for layer in range(info.layer + 1, net.depth + 1):
+        for k in range(net.sizes[layer]):
+            neurons.add((layer, k))
+            sources = [info.to] if layer == info.layer + 1 else range(net.sizes[layer - 1])
+            params.update(net.weight_index(layer, k, s) for s in sources)
+    return frozenset(neurons), frozenset(params)

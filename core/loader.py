@@ -5,10 +5,12 @@ Every problem becomes one ScenarioError whose message names the file, the key an
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import math
 import os
 import random
+import re
 import tomllib
 from collections.abc import Sequence
 from importlib import resources
@@ -98,10 +100,12 @@ def load_file(path: str | os.PathLike[str]) -> Scenario:
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(f"{where}: scenario files are limited to {MAX_FILE_BYTES // 1024} KiB")
     try:
-        text = raw.decode("utf-8")
+        # Windows editors (Notepad) may start UTF-8 files with a byte order mark: accept it.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ScenarioError(
-            f"{where}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"
+            f"{where}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); "
+            "save it as UTF-8"
         ) from None
     return parse(text, where, default_name=p.stem)
 
@@ -113,14 +117,47 @@ def parse(text: str, where: str, default_name: str | None = None) -> Scenario:
         raise ScenarioError(f"{where}: not valid TOML: {err}") from None
     except RecursionError:
         raise ScenarioError(f"{where}: not valid TOML: nested too deeply") from None
+    except ValueError:
+        # tomllib lets int()'s error through for an integer of more than 4,300 digits.
+        raise ScenarioError(f"{where}: not valid TOML: a number has too many digits") from None
+    if not data:
+        raise ScenarioError(
+            f"{where}: the file has no settings; a scenario needs learning_rate, "
+            "a [network] table and at least one [[samples]] table"
+        )
     return _Reader(where).scenario(data, default_name or where)
 
 
+def _hint(word: str, choices: Sequence[str]) -> str:
+    near = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean {near[0]}? " if near else ""
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key(name: str) -> str:
+    """A TOML key as the user would write it; quoted (and escaped) unless it is a bare key."""
+    return name if _PLAIN_KEY.fullmatch(name) else repr(name)
+
+
+def _number(value: int | float) -> str:
+    if isinstance(value, int) and abs(value) >= 10**20:
+        return f"a {len(str(abs(value)))}-digit number"
+    return f"the number {value!r}"
+
+
 def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return _number(value)
     if isinstance(value, str):
         shown = value if len(value) <= 20 else value[:20] + "…"
         return f"the text {shown!r}"
@@ -128,6 +165,12 @@ def _kind(value: object) -> str:
         return f"a list of {len(value)}"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, datetime.datetime):
+        return "a date and time"
+    if isinstance(value, datetime.date):
+        return "a date"
+    if isinstance(value, datetime.time):
+        return "a time of day"
     return type(value).__name__
 
 
@@ -141,9 +184,15 @@ class _Reader:
     def unknown_keys(self, table: dict[str, Any], allowed: Sequence[str], prefix: str) -> None:
         for key in table:
             if key not in allowed:
-                near = difflib.get_close_matches(key, allowed, n=1)
-                hint = f" (did you mean {near[0]}?)" if near else ""
-                raise self.fail(f"{prefix}{key}", f"unknown key{hint}")
+                raise self.fail(
+                    f"{prefix}{_key(key)}",
+                    f"unknown key ({_hint(key, allowed)}allowed: {', '.join(allowed)})",
+                )
+
+    def required(self, table: dict[str, Any], name: str, key: str, what: str) -> Any:
+        if name not in table:
+            raise self.fail(key, f"missing ({what})")
+        return table[name]
 
     def number(self, value: object, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -151,7 +200,9 @@ class _Reader:
         try:
             result = float(value)
         except OverflowError:
-            raise self.fail(key, "the number is too large") from None
+            raise self.fail(
+                key, f"{_number(value)} is too large for a floating-point number"
+            ) from None
         if not math.isfinite(result):
             raise self.fail(key, f"expected a finite number, got {value!r}")
         return result
@@ -160,7 +211,8 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"expected a whole number, got {_kind(value)}")
         if not low <= value <= high:
-            raise self.fail(key, f"must be between {low} and {high}, got {value}")
+            shown = str(value) if abs(value) < 10**20 else _number(value)
+            raise self.fail(key, f"must be between {low} and {high}, got {shown}")
         return value
 
     def text(self, value: object, key: str) -> str:
@@ -180,14 +232,26 @@ class _Reader:
             raise self.fail(key, f"expected a table, got {_kind(value)}")
         return value
 
-    def array(self, value: object, key: str, length: int | None, what: str) -> list[Any]:
+    def array(
+        self,
+        value: object,
+        key: str,
+        length: int | None = None,
+        what: tuple[str, str, str] = ("", "", ""),
+    ) -> list[Any]:
+        """A list; with `length`, of exactly that many items: `what` = (one, many, why)."""
         if not isinstance(value, list):
             raise self.fail(key, f"expected a list, got {_kind(value)}")
         if length is not None and len(value) != length:
-            raise self.fail(key, f"expected {length} {what}, got {len(value)}")
+            one, many, why = what
+            raise self.fail(
+                key, f"expected {_plural(length, one, many)} {why}, got {len(value)}".rstrip()
+            )
         return value
 
-    def numbers(self, value: object, key: str, length: int, what: str) -> tuple[float, ...]:
+    def numbers(
+        self, value: object, key: str, length: int, what: tuple[str, str, str]
+    ) -> tuple[float, ...]:
         items = self.array(value, key, length, what)
         return tuple(self.number(v, f"{key}[{i}]") for i, v in enumerate(items))
 
@@ -204,7 +268,11 @@ class _Reader:
             raise self.fail("learning_rate", f"must be greater than 0, got {lr:g}")
         loss_name = self.text(data.get("loss", "squared_error"), "loss")
         if loss_name not in LOSSES:
-            raise self.fail("loss", f"unknown loss {loss_name!r} (choose from {', '.join(LOSSES)})")
+            raise self.fail(
+                "loss",
+                f"unknown loss {loss_name!r} "
+                f"({_hint(loss_name, list(LOSSES))}choose from {', '.join(LOSSES)})",
+            )
         if "network" not in data:
             raise self.fail("network", "missing (a [network] table with layers and activations)")
         arch, params = self.network(self.table(data["network"], "network"))
@@ -238,7 +306,7 @@ class _Reader:
             raise self.fail(
                 "network.layers", "missing (neurons per layer, inputs first: [2, 2, 1])"
             )
-        layers = self.array(net["layers"], "network.layers", None, "layers")
+        layers = self.array(net["layers"], "network.layers")
         if not 2 <= len(layers) <= MAX_LAYERS:
             raise self.fail(
                 "network.layers",
@@ -256,7 +324,7 @@ class _Reader:
             net["activations"],
             "network.activations",
             depth,
-            "activations (one per layer after the inputs)",
+            ("activation", "activations", "(one per layer after the inputs)"),
         )
         acts = []
         for i, value in enumerate(names):
@@ -264,7 +332,9 @@ class _Reader:
             act = self.text(value, key)
             if act not in ACTIVATIONS:
                 raise self.fail(
-                    key, f"unknown activation {act!r} (choose from {', '.join(ACTIVATIONS)})"
+                    key,
+                    f"unknown activation {act!r} "
+                    f"({_hint(act, list(ACTIVATIONS))}choose from {', '.join(ACTIVATIONS)})",
                 )
             acts.append(ACTIVATIONS[act])
         bias = self.flag(net.get("bias", True), "network.bias")
@@ -284,7 +354,7 @@ class _Reader:
                 given,
                 "network.weights",
                 depth,
-                "layers of weights (one per layer after the inputs)",
+                ("layer", "layers", "of weights (one per layer after the inputs)"),
             )
         for layer in range(1, depth + 1):
             if given is None:
@@ -294,7 +364,10 @@ class _Reader:
                 continue
             key = f"network.weights[{layer - 1}]"
             rows = self.array(
-                layers_w[layer - 1], key, sizes[layer], f"rows (one per neuron of layer {layer})"
+                layers_w[layer - 1],
+                key,
+                sizes[layer],
+                ("row", "rows", f"(one per neuron of layer {layer})"),
             )
             for j, row in enumerate(rows):
                 weights.extend(
@@ -302,7 +375,7 @@ class _Reader:
                         row,
                         f"{key}[{j}]",
                         sizes[layer - 1],
-                        f"weights (one per neuron of layer {layer - 1})",
+                        ("weight", "weights", f"(one per neuron of layer {layer - 1})"),
                     )
                 )
         biases: list[float] = []
@@ -317,7 +390,7 @@ class _Reader:
                     given_b,
                     "network.biases",
                     depth,
-                    "layers of biases (one per layer after the inputs)",
+                    ("layer", "layers", "of biases (one per layer after the inputs)"),
                 )
                 for layer in range(1, depth + 1):
                     biases.extend(
@@ -325,7 +398,7 @@ class _Reader:
                             layers_b[layer - 1],
                             f"network.biases[{layer - 1}]",
                             sizes[layer],
-                            f"biases (one per neuron of layer {layer})",
+                            ("bias", "biases", f"(one per neuron of layer {layer})"),
                         )
                     )
         return arch, tuple(weights + biases)
@@ -333,7 +406,7 @@ class _Reader:
     def samples(self, value: object, arch: Architecture, loss: str) -> tuple[Sample, ...]:
         if value is None:
             raise self.fail("samples", "missing (at least one [[samples]] table with x and y)")
-        items = self.array(value, "samples", None, "samples")
+        items = self.array(value, "samples")
         if not items:
             raise self.fail("samples", "empty (give at least one [[samples]] table with x and y)")
         if len(items) > MAX_SAMPLES:
@@ -344,20 +417,23 @@ class _Reader:
             key = f"samples[{i}]"
             table = self.table(item, key)
             self.unknown_keys(table, ("x", "y"), f"{key}.")
-            for part in ("x", "y"):
-                if part not in table:
-                    raise self.fail(f"{key}.{part}", "missing")
+            layer_in = _plural(n_in, "neuron", "neurons")
+            layer_out = _plural(n_out, "neuron", "neurons")
             x = self.numbers(
-                table["x"],
+                self.required(
+                    table, "x", f"{key}.x", f"a list of {_plural(n_in, 'input', 'inputs')}"
+                ),
                 f"{key}.x",
                 n_in,
-                f"inputs (the input layer has {n_in} neuron{'s' * (n_in > 1)})",
+                ("input", "inputs", f"(the input layer has {layer_in})"),
             )
             y = self.numbers(
-                table["y"],
+                self.required(
+                    table, "y", f"{key}.y", f"a list of {_plural(n_out, 'target', 'targets')}"
+                ),
                 f"{key}.y",
                 n_out,
-                f"targets (the output layer has {n_out} neuron{'s' * (n_out > 1)})",
+                ("target", "targets", f"(the output layer has {layer_out})"),
             )
             if loss == "binary_cross_entropy":
                 for k, t in enumerate(y):
@@ -373,22 +449,32 @@ class _Reader:
         table = self.table(value, "lessons")
         result = {}
         for lang, body in table.items():
-            key = f"lessons.{lang}"
+            key = f"lessons.{_key(lang)}"
             notes = self.table(body, key)
             self.unknown_keys(notes, (*PHASES, "steps"), f"{key}.")
             phases = tuple((p, self.text(notes[p], f"{key}.{p}")) for p in PHASES if p in notes)
             steps = []
-            for i, item in enumerate(self.array(notes.get("steps", []), f"{key}.steps", None, "")):
+            for i, item in enumerate(self.array(notes.get("steps", []), f"{key}.steps")):
                 skey = f"{key}.steps[{i}]"
                 entry = self.table(item, skey)
                 self.unknown_keys(entry, ("step", "phase", "text"), f"{skey}.")
-                step = self.integer(entry.get("step"), f"{skey}.step", 0, MAX_STEPS)
-                phase = self.text(entry.get("phase"), f"{skey}.phase")
+                step = self.integer(
+                    self.required(entry, "step", f"{skey}.step", "the step number"),
+                    f"{skey}.step",
+                    0,
+                    MAX_STEPS,
+                )
+                phase = self.text(
+                    self.required(entry, "phase", f"{skey}.phase", f"one of {', '.join(PHASES)}"),
+                    f"{skey}.phase",
+                )
                 if phase not in PHASES:
                     raise self.fail(
                         f"{skey}.phase",
-                        f"unknown phase {phase!r} (choose from {', '.join(PHASES)})",
+                        f"unknown phase {phase!r} "
+                        f"({_hint(phase, PHASES)}choose from {', '.join(PHASES)})",
                     )
-                steps.append((step, phase, self.text(entry.get("text"), f"{skey}.text")))
+                text = self.required(entry, "text", f"{skey}.text", "the note to show")
+                steps.append((step, phase, self.text(text, f"{skey}.text")))
             result[lang] = Lesson(phases, tuple(steps))
         return result

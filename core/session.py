@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 
+from core.kernel import CHECK, Limits, trainer_for
 from core.network import Evaluation, apply_update, evaluate
 from core.scenario import Scenario
+from core.text import fmt
 
 CURVE_POINTS = 400  # the loss curve handed to the UI never has more points than this
 LOSS_BLOWUP = 1e3  # loss this many times its starting value (or 1) means diverged
@@ -211,6 +213,9 @@ class Session:
         self._trainable = scenario.architecture.trainable
         self._lr = scenario.learning_rate if learning_rate is None else learning_rate
         self._undo: list[_Position | _StepRun] = []
+        # Runs of whole steps go through code compiled for this network (None: too big for it).
+        self._trainer = trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
+        self._packed = None if self._trainer is None else self._trainer.pack(scenario.samples)
         self._start()
 
     def _start(self) -> None:
@@ -311,27 +316,78 @@ class Session:
         every: int = 1000,
     ) -> Snapshot:
         """Take up to `steps` whole steps; stop early on convergence or divergence."""
-        for done in range(steps):
+        done = 0
+        while done < steps:
             if stop_when_done and self._status().done:
                 break
+            taken = 0
             if self._phase is Phase.UPDATE and self._undo:
-                top = self._undo[-1]
-                if (
-                    isinstance(top, _StepRun)
-                    and top.first + top.count == self._step
-                    and top.lr == self._lr
-                ):
-                    top.count += 1
-                else:
-                    self._undo.append(_StepRun(self._step, 1, self._lr))
-            else:
-                self._push()
-            self._advance()
-            while self._phase is not Phase.UPDATE:
-                self._advance()
-            if progress is not None and (done + 1) % every == 0:
-                progress(done + 1)
+                chunk = steps - done
+                if progress is not None:
+                    chunk = min(chunk, every - done % every)
+                taken = self._run_compiled(chunk, stop_when_done)
+            if not taken:
+                self._one_step()
+                taken = 1
+            done += taken
+            if progress is not None and done % every == 0:
+                progress(done)
         return self._changed()
+
+    def _one_step(self) -> None:
+        """One whole step, recorded for undo as part of a run of steps where it continues one."""
+        if self._phase is Phase.UPDATE and self._undo:
+            self._extend_run(1)
+        else:
+            self._push()
+        self._advance()
+        while self._phase is not Phase.UPDATE:
+            self._advance()
+
+    def _extend_run(self, count: int) -> None:
+        top = self._undo[-1]
+        if isinstance(top, _StepRun) and top.first + top.count == self._step and top.lr == self._lr:
+            top.count += count
+        else:
+            self._undo.append(_StepRun(self._step, count, self._lr))
+
+    def _run_compiled(self, steps: int, stop_when_done: bool) -> int:
+        """Up to `steps` whole steps from UPDATE through the compiled trainer; how many it took.
+
+        The trainer's numbers are bit for bit those of `_advance`; it records each step in the
+        history as `_advance` does and hands back any step that its cheap divergence screen
+        does not pass, which `_check_divergence` then judges exactly. Returns 0 (nothing done)
+        where there is no trainer for this network or its values are not all finite floats.
+        """
+        if self._trainer is None or self._packed is None:
+            return 0
+        s = self.scenario
+        old = self._eval
+        history = self._history
+        limits = None
+        if self._diverged is None:
+            start = LOSS_BLOWUP * max(history.losses[0], 1.0)
+            limits = Limits(start, PARAM_LIMIT, STEP_BLOWUP)
+        result = self._trainer.run(
+            old.params,
+            old.grads,
+            self._lr,
+            steps,
+            self._packed,
+            (history.rates, history.params, history.losses),
+            limits,
+            (s.loss_tolerance, s.gradient_tolerance) if stop_when_done else None,
+        )
+        taken = result.taken
+        if not taken:
+            return 0
+        self._extend_run(taken)
+        self._step += taken
+        self._shown = old if taken == 1 else self._evaluate(history.params_at(self._step - 1))
+        self._eval = self._evaluate(result.params)
+        if result.reason == CHECK:
+            self._check_divergence(self._shown.params)
+        return taken
 
     def undo(self) -> Snapshot:
         """Go back to exactly the state before the last move (phase, step, edit, rate or reset)."""
@@ -450,21 +506,18 @@ class Session:
             and all(math.isfinite(g) for g in ev.grads)
             and math.isfinite(biggest)
         ):
-            reason = "values are no longer finite numbers (overflow)"
+            reason = "values overflowed (no longer finite)"
         elif ev.loss > LOSS_BLOWUP * max(self._history.losses[0], 1.0):
-            reason = f"the loss grew more than {LOSS_BLOWUP:g}-fold"
+            reason = f"the loss grew over {LOSS_BLOWUP:g}×"
         elif biggest > PARAM_LIMIT:
             reason = f"a parameter passed ±{PARAM_LIMIT:g}"
         elif before is not None:
             scale = 1.0 + max(abs(p) for p in before)
             jump = max(abs(a - b) for a, b in zip(ev.params, before))
             if jump > STEP_BLOWUP * scale:
-                reason = "one update moved a parameter by more than a thousand times its size"
+                reason = "one update moved a parameter over 1000× its size"
         if reason:
-            hint = (
-                f"the learning rate {self._lr:g} is too large: lower it with − "
-                "and undo (u) back to the last good step"
-            )
+            hint = f"learning rate {fmt(self._lr)} is too large: − lowers it, u undoes"
             self._diverged = Status(StatusKind.DIVERGED, reason, hint)
             self._diverged_at = self._step
 
@@ -474,11 +527,24 @@ class Session:
         ev = self._eval
         s = self.scenario
         if ev.loss <= s.loss_tolerance:
-            return Status(StatusKind.CONVERGED, f"loss {ev.loss:.3g} ≤ {s.loss_tolerance:g}")
+            return Status(
+                StatusKind.CONVERGED, f"loss now {fmt(ev.loss, 3)} ≤ {fmt(s.loss_tolerance)}"
+            )
         trained = [abs(g) for g, t in zip(ev.grads, self._trainable) if t]
         if trained and max(trained) <= s.gradient_tolerance:
             return Status(
                 StatusKind.CONVERGED,
-                f"every gradient ≤ {s.gradient_tolerance:g} (a flat spot; loss {ev.loss:.3g})",
+                f"every gradient ≤ {fmt(s.gradient_tolerance)} "
+                f"(a flat spot; loss {fmt(ev.loss, 3)})",
             )
         return Status()
+
+
+RATE_LADDER = tuple(float(f"{m}e{e}") for e in range(-5, 3) for m in (1, 2, 5))
+
+
+def next_rate(lr: float, up: bool) -> float:
+    """The next learning rate on a 1-2-5 ladder above (or below) `lr`."""
+    if up:
+        return next((r for r in RATE_LADDER if r > lr * (1 + 1e-9)), RATE_LADDER[-1])
+    return next((r for r in reversed(RATE_LADDER) if r < lr * (1 - 1e-9)), RATE_LADDER[0])

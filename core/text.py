@@ -32,6 +32,18 @@ _ASCII = {
     "▸": ">",
     "•": "*",
     "█": "#",
+    "─": "-",
+    "│": "|",
+    "┐": "+",
+    "┘": "+",
+    "┤": "|",
+    "┌": "+",
+    "└": "+",
+    "├": "|",
+    "▶": ">",
+    "○": "o",
+    "●": "*",
+    "✔": "ok",
 }
 _ASCII_TABLE = str.maketrans(_ASCII)
 
@@ -49,6 +61,17 @@ def fmt(x: float, digits: int = DIGITS) -> str:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"
     return text.replace("-", MINUS)
+
+
+def compact(x: float, digits: int = 3) -> str:
+    """The shorter of fixed and scientific notation, for tight columns (0.000439 → 4.39e-4)."""
+    fixed = fmt(x, digits)
+    if x == 0.0 or not math.isfinite(x):
+        return fixed
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    sci = f"{mantissa}e{int(exponent)}".replace("-", MINUS)
+    return sci if len(sci) < len(fixed) else fixed
 
 
 def signed(x: float, digits: int = DIGITS) -> str:

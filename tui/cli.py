@@ -41,7 +41,9 @@ def _steps(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if not 0 <= value <= MAX_HEADLESS_STEPS:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_HEADLESS_STEPS:,}")
+        raise argparse.ArgumentTypeError(
+            f"must be between 0 and {MAX_HEADLESS_STEPS:,}, got {text!r}"
+        )
     return value
 
 
@@ -93,6 +95,18 @@ def _print(text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): nothing more to say, and no traceback.
+        sys.stderr.close()
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except UsageError as err:

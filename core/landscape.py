@@ -1,0 +1,75 @@
+"""The loss along one parameter with the others held fixed: the story's picture of descent."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.network import evaluate
+from core.session import Snapshot
+
+POINTS = 61
+
+
+@dataclass(frozen=True)
+class Landscape:
+    index: int
+    xs: tuple[float, ...]
+    losses: tuple[float, ...]
+    current: tuple[float, float]  # (θ, J) where the step's computation stands
+    slope: float | None  # ∂J/∂θ there, once the backward pass has computed it
+    tangent: tuple[tuple[float, float], tuple[float, float]] | None
+
+
+def landscape(snap: Snapshot, index: int, points: int = POINTS) -> Landscape:
+    """J(θ) on a window that holds the current value and the path the parameter took."""
+    sc = snap.scenario
+    base = list(snap.evaluation.params)
+    here = base[index]
+    if not math.isfinite(here):
+        return Landscape(index, (), (), (here, snap.evaluation.loss), None, None)
+    path = snap.history.trajectory(index)
+    # Wide enough to show the bowl around the current value, the path so far and the next step.
+    step = abs(snap.learning_rate * snap.evaluation.grads[index])
+    half = max(1.0, abs(here), 3.0 * step if math.isfinite(step) else 0.0)
+    low = min(*path, here - half)
+    high = max(*path, here + half)
+    xs = tuple(low + (high - low) * i / (points - 1) for i in range(points))
+    losses = []
+    for x in xs:
+        base[index] = x
+        losses.append(evaluate(sc.architecture, sc.loss, base, sc.samples).loss)
+    current = (here, snap.evaluation.loss)
+    slope = snap.evaluation.grads[index] if snap.shows_gradients else None
+    tangent = None
+    if slope is not None:
+        reach = 0.15 * (high - low)
+        tangent = (
+            (here - reach, current[1] - slope * reach),
+            (here + reach, current[1] + slope * reach),
+        )
+    return Landscape(index, xs, tuple(losses), current, slope, tangent)
+
+
+def wants_log_scale(values: tuple[float, ...] | list[float]) -> bool:
+    """A loss spanning three or more orders of magnitude reads better on a log axis."""
+    positive = [v for v in values if v > 0.0 and v == v and v != float("inf")]
+    return len(positive) == len(values) > 1 and max(positive) > 1e3 * min(positive)
+
+
+def plottable(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The points a plot can draw: both coordinates finite."""
+    keep = [(x, y) for x, y in zip(xs, ys) if math.isfinite(x) and math.isfinite(y)]
+    return [x for x, _ in keep], [y for _, y in keep]
+
+
+def log_axis(
+    values: Sequence[float], max_ticks: int = 5
+) -> tuple[list[float], list[float], list[str]]:
+    """log₁₀ of positive values, with ticks at the powers of ten they span (labels like 1e-3)."""
+    logs = [math.log10(v) for v in values]
+    low, high = math.floor(min(logs)), math.ceil(max(logs))
+    step = max(1, math.ceil((high - low) / max(1, max_ticks - 1)))
+    ticks = [float(e) for e in range(low, high + 1, step)]
+    return logs, ticks, [f"1e{int(t)}" if t else "1" for t in ticks]

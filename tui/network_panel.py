@@ -1,0 +1,231 @@
+"""The network: neurons with their values, every weight and bias, the selected chain's path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from core.explain import chain_path
+from core.session import Snapshot
+from core.text import compact, signed, to_ascii
+
+VALUE_DIGITS = 4
+GRAD_DIGITS = 3
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    style: str = ""
+    param: int | None = None  # the parameter a click on this cell selects
+    parts: tuple[str, ...] = ()  # name, value, gradient: lined up within a column
+
+
+Column = list[list[Cell]]  # rows of cells
+
+
+class NetworkPanel(Widget):
+    """Layers left to right; each neuron beside the weighted inputs it sums (its z = Σ x·w + b)."""
+
+    snapshot: reactive[Snapshot | None] = reactive(None, layout=True)
+    selected: reactive[int] = reactive(0)
+    sample: reactive[int] = reactive(0, layout=True)
+    ascii_only: reactive[bool] = reactive(False, layout=True)
+
+    class Selected(Message):
+        """The student clicked a parameter."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._hits: list[tuple[int, int, int, int]] = []  # (row, x0, x1, param)
+
+    def render(self) -> Text:
+        snap = self.snapshot
+        if snap is None:
+            return Text("")
+        self.border_title = self._title(snap)
+        width = max(self.content_size.width, 10)
+        for level in (0, 1):
+            rows = self._graph(snap, level)
+            if max((_row_width(r) for r in rows), default=0) <= width:
+                return self._assemble(rows)
+        return self._assemble(self._table(snap, width))
+
+    def _title(self, snap: Snapshot) -> str:
+        n = len(snap.scenario.samples)
+        title = "Network"
+        if n > 1:
+            title += f" · sample {self.sample + 1}/{n}"
+        return to_ascii(title) if self.ascii_only else title
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _styles(self, snap: Snapshot) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+        return chain_path(snap, self.selected)
+
+    def _param_cell(self, snap: Snapshot, index: int, on_path: bool, level: int = 1) -> Cell:
+        """`w1 +0.15 ∂+4.39e−4`: name, signed value, and the gradient once it is computed."""
+        net = snap.scenario.architecture
+        info = net.params[index]
+        digits = VALUE_DIGITS
+        name = info.name
+        if level == 0 and info.kind == "weight":
+            name = f"{net.neuron_name(info.layer - 1, info.source)}·{name}"
+        parts = [name, signed(snap.params[index], digits)]
+        if not info.trainable:
+            parts.append("fixed")
+        elif snap.shows_gradients:
+            grad = snap.evaluation.grads[index]
+            parts.append("∂" + ("" if grad < 0 else "+") + compact(grad, (3, 2)[min(level, 1)]))
+        style = "bold" if on_path else ""
+        if index == self.selected:
+            style = "reverse bold"
+        return Cell(" ".join(parts), style, index, tuple(parts))
+
+    def _neuron_cell(self, snap: Snapshot, layer: int, k: int, on_path: bool) -> Cell:
+        net = snap.scenario.architecture
+        name = net.neuron_name(layer, k)
+        trace = snap.evaluation.samples[self.sample]
+        if layer == 0:
+            value = signed(snap.scenario.samples[self.sample].x[k], VALUE_DIGITS)
+        elif snap.shows_activations:
+            value = signed(trace.a[layer][k], VALUE_DIGITS)
+        else:
+            value = "?"
+        return Cell(f"{name} {value}", "bold underline" if on_path else "")
+
+    def _graph(self, snap: Snapshot, level: int) -> list[list[Cell]]:
+        """Each neuron beside a bracket of what it sums: its weighted inputs, then its bias."""
+        net = snap.scenario.architecture
+        path_neurons, path_params = self._styles(snap)
+        columns: list[Column] = [
+            [[self._neuron_cell(snap, 0, i, (0, i) in path_neurons)] for i in range(net.sizes[0])]
+        ]
+        for layer in range(1, net.depth + 1):
+            n_in = net.sizes[layer - 1]
+            is_output = layer == net.depth
+            block = max(n_in + int(net.bias), 2 if is_output else 1)
+            edges: Column = []
+            neurons: Column = []
+            for j in range(net.sizes[layer]):
+                terms = [net.weight_index(layer, j, i) for i in range(n_in)]
+                if net.bias:
+                    terms.append(net.bias_index(layer, j))
+                for r in range(block):
+                    if r < len(terms):
+                        index = terms[r]
+                        cell = self._param_cell(snap, index, index in path_params, level)
+                        edges.append([cell, Cell(_bracket(r, len(terms)))])
+                    else:
+                        edges.append([Cell("")])
+                rows: Column = [[self._neuron_cell(snap, layer, j, (layer, j) in path_neurons)]]
+                if is_output:
+                    target = snap.scenario.samples[self.sample].y[j]
+                    rows.append(
+                        [Cell(f"{net.target_name(j)} {signed(target, VALUE_DIGITS)}", "dim")]
+                    )
+                rows += [[Cell("")] for _ in range(block - len(rows))]
+                neurons += rows
+            columns += [_align(edges), neurons]
+        return _join(columns, gap=1)
+
+    def _table(self, snap: Snapshot, width: int) -> list[list[Cell]]:
+        """For networks too big to draw: every parameter in as many columns as fit."""
+        _, path_params = self._styles(snap)
+        cells = [self._param_cell(snap, i, i in path_params) for i in range(len(snap.params))]
+        cell_width = max(len(c.text) for c in cells) + 2
+        per_row = max(1, width // cell_width)
+        rows = []
+        net = snap.scenario.architecture
+        for layer in range(1, net.depth + 1):
+            names = [self._neuron_cell(snap, layer, k, False).text for k in range(net.sizes[layer])]
+            line = "  ".join(names)
+            if len(line) > width:
+                line = line[: width - 1] + "…"
+            rows.append([Cell(line, "dim")])
+        for start in range(0, len(cells), per_row):
+            row: list[Cell] = []
+            for cell in cells[start : start + per_row]:
+                row += [Cell(cell.text.ljust(cell_width - 2), cell.style, cell.param), Cell("  ")]
+            rows.append(row)
+        return rows
+
+    def _assemble(self, rows: list[list[Cell]]) -> Text:
+        self._hits = []
+        out = Text(no_wrap=True, overflow="crop")
+        for y, row in enumerate(rows):
+            x = 0
+            for cell in row:
+                text = to_ascii(cell.text) if self.ascii_only else cell.text
+                out.append(text, cell.style)
+                if cell.param is not None:
+                    self._hits.append((y, x, x + len(text), cell.param))
+                x += len(text)
+            if y < len(rows) - 1:
+                out.append("\n")
+        return out
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        for y, x0, x1, param in self._hits:
+            if offset.y == y and x0 <= offset.x < x1:
+                self.post_message(self.Selected(param))
+                return
+
+
+def _bracket(r: int, n: int) -> str:
+    if n == 1:
+        return "──"
+    if r == 0:
+        return "─┐"
+    return "─┘" if r == n - 1 else "─┤"
+
+
+def _row_width(row: list[Cell]) -> int:
+    return sum(len(c.text) for c in row)
+
+
+def _align(column: Column) -> Column:
+    """Pad every row's first cell, part by part, so the column's rows line up."""
+    if not column:
+        return column
+    widths: list[int] = []
+    for row in column:
+        for i, part in enumerate(row[0].parts):
+            if i == len(widths):
+                widths.append(0)
+            widths[i] = max(widths[i], len(part))
+    lined = []
+    for row in column:
+        first = row[0]
+        if first.parts:
+            text = " ".join(p.ljust(w) for p, w in zip(first.parts, widths)).rstrip()
+            first = Cell(text, first.style, first.param, first.parts)
+        lined.append([first, *row[1:]])
+    lead = max(len(r[0].text) for r in lined)
+    return [[Cell(r[0].text.ljust(lead), r[0].style, r[0].param), *r[1:]] for r in lined]
+
+
+def _join(columns: list[Column], gap: int) -> list[list[Cell]]:
+    height = max(len(c) for c in columns)
+    widths = [max((_row_width(r) for r in c), default=0) for c in columns]
+    rows: list[list[Cell]] = []
+    for y in range(height):
+        row: list[Cell] = []
+        for col, width in zip(columns, widths):
+            cells = col[y] if y < len(col) else [Cell("")]
+            row += cells
+            row.append(Cell(" " * (width - _row_width(cells) + gap)))
+        rows.append(row)
+    return rows
