@@ -5,6 +5,7 @@ Every problem becomes one ScenarioError whose message names the file, the key an
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import math
@@ -125,7 +126,8 @@ def parse(text: str, where: str, default_name: str | None = None) -> Scenario:
             f"{where}: the file has no settings; a scenario needs learning_rate, "
             "a [network] table and at least one [[samples]] table"
         )
-    return _Reader(where).scenario(data, default_name or where)
+    scenario = _Reader(where).scenario(data, default_name or where)
+    return dataclasses.replace(scenario, text=text)
 
 
 def _hint(word: str, choices: Sequence[str]) -> str:

@@ -39,6 +39,7 @@ class Scenario:
     max_steps: int = 100_000
     source: str = ""  # built-in key or the file it came from
     lessons: dict[str, Lesson] = field(default_factory=dict)  # by language code
+    text: str = field(default="", compare=False, repr=False)  # the TOML it was read from
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -230,6 +230,50 @@ class Session:
         self._snapshot: Snapshot | None = None
         self._check_divergence(None)
 
+    @classmethod
+    def restore(
+        cls,
+        scenario: Scenario,
+        learning_rate: float,
+        params: array[float],
+        losses: array[float],
+        rates: array[float],
+        phase: Phase,
+    ) -> Session:
+        """A session rebuilt from a saved history; undo walks back through its steps."""
+        n = len(scenario.initial_params)
+        count = len(losses)
+        if count < 1 or len(params) != count * n or len(rates) != count - 1:
+            raise ValueError("the saved history's lengths do not fit together")
+        if phase is Phase.UPDATE and count < 2:
+            raise ValueError("an update phase needs a step before it")
+        if phase is Phase.READY and count > 1:
+            phase = Phase.UPDATE  # READY happens only at step 0 (or after an edit)
+        session = cls(scenario, learning_rate)
+        history = History(n)
+        history.params, history.losses, history.rates = params, losses, rates
+        session._history = history
+        session._step = count - 1
+        session._phase = phase
+        session._eval = session._evaluate(history.params_at(count - 1))
+        before = history.params_at(count - 2) if count > 1 else None
+        session._shown = session._evaluate(before) if phase is Phase.UPDATE and before else (
+            session._eval
+        )
+        for k in range(count - 1):
+            top = session._undo[-1] if session._undo else None
+            if k == 0:
+                session._undo.append(_Position(0, Phase.READY, rates[0], None, -1))
+            elif isinstance(top, _StepRun) and top.lr == rates[k]:
+                top.count += 1
+            else:
+                session._undo.append(_StepRun(k, 1, rates[k]))
+        if phase is not Phase.UPDATE and count > 1:
+            session._undo.append(_Position(count - 1, Phase.UPDATE, learning_rate, None, -1))
+        session._check_divergence(before)
+        session._snapshot = None
+        return session
+
     def _evaluate(self, params: tuple[float, ...]) -> Evaluation:
         s = self.scenario
         return evaluate(s.architecture, s.loss, params, s.samples)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,12 +17,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from core import export
+from core import export, persist
 from core.files import write_new
 from core.loader import DEFAULT, load_builtin
 from core.scenario import Scenario
 from core.session import Session, Snapshot, StatusKind, next_rate
 from core.text import fmt
+from tui.ascii_filter import AsciiFilter
 from tui.chain_panel import ChainRulePanel
 from tui.dialogs import EditValueScreen, HelpScreen, OpenScenarioScreen
 from tui.loss_panel import LossPanel
@@ -75,6 +77,7 @@ class BackpropApp(App[int]):
         Binding("o", "open", "Open", show=False, id="open"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, id="interrupt"),
     ]
 
     snapshot: reactive[Snapshot | None] = reactive(None)
@@ -91,15 +94,50 @@ class BackpropApp(App[int]):
         scenario: Scenario | None = None,
         learning_rate: float | None = None,
         *,
+        session: Session | None = None,
+        ui: dict[str, object] | None = None,
         ascii_only: bool = False,
         save_dir: str | Path = ".",
+        state_file: Path | None = None,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
-        self.session = Session(scenario or load_builtin(DEFAULT), learning_rate)
+        self.session = session or Session(scenario or load_builtin(DEFAULT), learning_rate)
         self.save_dir = Path(save_dir)
+        self.state_file = state_file  # where the session is kept on exit or hang-up (None: nowhere)
+        self.handle_signals = handle_signals
         self._timer: Timer | None = None
         self.set_reactive(BackpropApp.snapshot, self.session.snapshot)
         self.set_reactive(BackpropApp.ascii_only, ascii_only)
+        self._restore_ui(ui or {})
+        if ascii_only:
+            self._filters.append(AsciiFilter())
+            self.add_class("-ascii")
+
+    def _restore_ui(self, ui: dict[str, object]) -> None:
+        n_params, n_samples = len(self.session.snapshot.params), len(self.session.scenario.samples)
+        selected, sample, view = ui.get("selected"), ui.get("sample"), ui.get("view")
+        if isinstance(selected, int) and 0 <= selected < n_params:
+            self.set_reactive(BackpropApp.selected, selected)
+        if isinstance(sample, int) and 0 <= sample < n_samples:
+            self.set_reactive(BackpropApp.sample, sample)
+        if view in ("curve", "landscape"):
+            self.set_reactive(BackpropApp.view, view)
+
+    def keep_session(self) -> Path | None:
+        """Save the session for --resume; never raises (it runs on the way out)."""
+        if self.state_file is None:
+            return None
+        ui = {"selected": self.selected, "sample": self.sample, "view": self.view}
+        try:
+            return persist.save(self.session.snapshot, ui, self.state_file)
+        except OSError:
+            return None
+
+    def hang_up(self) -> None:
+        """The terminal went away (SIGHUP) or we were told to stop (SIGTERM): keep it, leave."""
+        self.keep_session()
+        self.exit(0)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -129,6 +167,10 @@ class BackpropApp(App[int]):
 
     def on_mount(self) -> None:
         self.query_one(ChainRulePanel).focus()
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.hang_up)
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
@@ -366,6 +408,7 @@ class BackpropApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_quit(self) -> None:  # type: ignore[override]
+        self.keep_session()
         self.exit(0)
 
     def on_network_panel_selected(self, message: NetworkPanel.Selected) -> None:

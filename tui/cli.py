@@ -35,6 +35,16 @@ def _learning_rate(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {text!r}")
+    return value
+
+
 def _steps(text: str) -> int:
     try:
         value = int(text)
@@ -79,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PARAM",
         help="with --headless: write out the chain rule for PARAM at each step",
     )
+    parser.add_argument("--resume", action="store_true",
+                        help="carry on with the session saved when the app last closed")
+    parser.add_argument("--ascii", action="store_true",
+                        help="plain ASCII only: no box-drawing or braille glyphs")
+    parser.add_argument("--no-mouse", action="store_true",
+                        help="no mouse tracking (nothing sent over the link on mouse moves)")
+    parser.add_argument("--serve", action="store_true",
+                        help="serve the app to a web browser (textual-serve)")
+    parser.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=8000, help="with --serve (default 8000)")
     return parser
 
 
@@ -120,12 +140,25 @@ def _main(argv: list[str] | None) -> int:
         for option in ("steps", "format", "explain"):
             if getattr(args, option) is not None:
                 fail(f"--{option} goes with --headless")
+    explicit = argv if argv is not None else sys.argv[1:]
+    if not args.serve and any(a.split("=")[0] in ("--host", "--port") for a in explicit):
+        fail("--host and --port go with --serve")
+    if args.resume:
+        if args.headless or args.serve:
+            fail("--resume opens the app; leave out --headless and --serve")
+        if args.scenario != DEFAULT or any(not a.startswith("-") for a in explicit):
+            fail("give either a scenario or --resume, not both")
+        return run_app(None, args)
     try:
         scenario = load(args.scenario)
     except ScenarioError as err:
         fail(str(err))
     if args.headless:
+        if args.serve:
+            fail("--serve and --headless do not go together")
         return headless(scenario, args)
+    if args.serve:
+        return serve(explicit, args)
     return run_app(scenario, args)
 
 
@@ -159,11 +192,61 @@ def headless(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-unty
 
 
 def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from core import persist
     from tui.app import BackpropApp
 
-    app = BackpropApp(scenario, learning_rate=args.lr)
-    app.run()
+    session, ui = None, None
+    if scenario is None:
+        try:
+            session, ui = persist.load()
+        except persist.SessionFileError as err:
+            fail(str(err))
+        if args.lr is not None:
+            session.set_learning_rate(args.lr)
+    app = BackpropApp(
+        scenario,
+        learning_rate=args.lr,
+        session=session,
+        ui=ui,
+        ascii_only=args.ascii,
+        state_file=persist.session_file(),
+        handle_signals=True,
+    )
+    try:
+        app.run(mouse=not args.no_mouse)
+    finally:
+        app.keep_session()  # whatever ended the app, the work is kept for --resume
     return app.return_code or 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serve(argv: list[str], args: argparse.Namespace) -> int:
+    import shlex
+
+    from textual_serve.server import Server
+
+    skip_next = False
+    forwarded = []
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+            continue
+        name = arg.split("=")[0]
+        if name == "--serve":
+            continue
+        if name in ("--host", "--port"):
+            skip_next = "=" not in arg
+            continue
+        forwarded.append(arg)
+    command = shlex.join([sys.executable, "-m", "tui", *forwarded])
+    if args.host not in LOOPBACK:
+        print(f"{PROG}: warning: serving on {args.host}:{args.port}: anyone who can reach this "
+              "machine can use it, and there is no login; prefer 127.0.0.1 with an SSH tunnel",
+              file=sys.stderr)
+    Server(command, host=args.host, port=args.port, title="backprop-tui").serve()
+    return 0
 
 
 if __name__ == "__main__":
