@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.i18n import _
 from core.network import ParamInfo
 from core.session import Snapshot
-from core.text import fmt, operand
+from core.text import fmt, operand, width_of
 
 UNKNOWN = "?"
 MAX_TERMS = 4  # longer sums are written with an ellipsis
@@ -154,7 +155,7 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
     if n > 1:
         mean = Equation(
             f"∂J/∂{info.name}",
-            f"mean of ∂L/∂{info.name} over {n} samples",
+            _("mean of ∂L/∂{name} over {n} samples").format(name=info.name, n=n),
             "("
             + _shorten(
                 [operand(g, digits) if g is not None else UNKNOWN for g in sample_grads], " + "
@@ -164,7 +165,7 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
         )
         mean_loss = Equation(
             "J",
-            f"mean of L over {n} samples",
+            _("mean of L over {n} samples").format(n=n),
             "("
             + _shorten(
                 [operand(t.loss, digits) if seen_loss else UNKNOWN for t in ev.samples], " + "
@@ -279,7 +280,8 @@ def _loss_equation(snap, trace, y, big_j, num) -> Equation:  # type: ignore[no-u
     )
     numbers = loss.total_text([loss.term_text(num(trace.a[depth][k]), num(y[k])) for k in outs])
     if len(outs) > MAX_TERMS:
-        formula, numbers = f"{loss.title} over {len(outs)} outputs", UNKNOWN
+        formula = _("{title} over {n} outputs").format(title=loss.title, n=len(outs))
+        numbers = UNKNOWN
     return Equation(big_j, formula, numbers if seen else UNKNOWN, _value(seen, trace.loss))
 
 
@@ -287,7 +289,7 @@ def _update(snap: Snapshot, info: ParamInfo, gradient: float | None, digits: int
     name = info.name
     old = snap.evaluation.params[info.index]
     if not info.trainable:
-        return Equation(name, "frozen: not trained", fmt(old, digits), old)
+        return Equation(name, _("frozen: not trained"), fmt(old, digits), old)
     done = snap.shows_update
     lr = snap.history.rates[snap.step - 1] if done else snap.learning_rate
     grad = operand(gradient, digits) if gradient is not None else UNKNOWN
@@ -324,7 +326,7 @@ def _ladder(lhs: str, rungs: list[list[Piece]], width: int | None, joiner: str) 
     that is too long on its own, before one of its " · ".
     """
     lines: list[Line] = []
-    pad = " " * (len(lhs) + 1)
+    pad = " " * (width_of(lhs) + 1)
     previous: str | None = None
     for number, pieces in enumerate(rungs):
         text = joiner.join("".join(s[0] for s in p) for p in pieces)
@@ -334,25 +336,25 @@ def _ladder(lhs: str, rungs: list[list[Piece]], width: int | None, joiner: str) 
         previous = text
         head = f"{lhs} = " if number == 0 else f"{pad}= "
         line: Line = [(head, "symbol" if number == 0 else "plain")]
-        used = len(head)
+        used = width_of(head)
         cont = pad + "  "
         for i, piece in enumerate(pieces):
             segs: Piece = [(joiner, "plain"), *piece] if i else list(piece)
-            size = sum(len(s[0]) for s in segs)
+            size = sum(width_of(s[0]) for s in segs)
             if width is not None and i and used + size > width:
                 lines.append(line)
                 line = [(cont, "plain")]
-                used = len(cont)
+                used = width_of(cont)
                 segs = [(joiner.lstrip(), "plain"), *piece]
             for k, seg in enumerate(segs):
-                after = len(segs[k + 1][0]) if k + 1 < len(segs) else 0
+                after = width_of(segs[k + 1][0]) if k + 1 < len(segs) else 0
                 if width is not None and seg[0] == " · " and used + 3 + after > width:
                     lines.append(line)
                     line = [(cont, "plain")]
-                    used = len(cont)
+                    used = width_of(cont)
                     seg = ("· ", "plain")
                 line.append(seg)
-                used += len(seg[0])
+                used += width_of(seg[0])
         lines.append(line)
     return lines
 
@@ -374,20 +376,20 @@ def _term_rungs(terms: Sequence[Term], digits: int) -> list[list[Piece]]:
 
 def _wrapped(prefix: Segment, text: str, tag: str, width: int | None, pad: str) -> list[Line]:
     """prefix + text, broken before " + " when it would pass `width`."""
-    if width is None or len(prefix[0]) + len(text) <= width:
+    if width is None or width_of(prefix[0]) + width_of(text) <= width:
         return [[prefix, (text, tag)]]
     lines: list[Line] = []
     current: Line = [prefix]
-    used = len(prefix[0])
+    used = width_of(prefix[0])
     for i, part in enumerate(text.split(" + ")):
         piece = part if i == 0 else " + " + part
-        if i and used + len(piece) > width:
+        if i and used + width_of(piece) > width:
             lines.append(current)
             current = [(pad, "plain")]
-            used = len(pad)
+            used = width_of(pad)
             piece = "+ " + part
         current.append((piece, tag))
-        used += len(piece)
+        used += width_of(piece)
     lines.append(current)
     return lines
 
@@ -402,9 +404,9 @@ def _equation_lines(eq: Equation, width: int | None, digits: int) -> list[Line]:
     for text, tag in rungs:
         line.extend([(text, tag), (" = ", "plain")])
     line.append(value)
-    if width is None or sum(len(s[0]) for s in line) <= width:
+    if width is None or sum(width_of(s[0]) for s in line) <= width:
         return [line]
-    pad = " " * len(head)
+    pad = " " * width_of(head)
     lines = _wrapped((head, "symbol"), rungs[0][0], rungs[0][1], width, pad + "  ")
     for text, tag in rungs[1:]:
         lines += _wrapped((pad[:-2] + "= ", "plain"), text, tag, width, pad + "  ")

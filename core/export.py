@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from core.explain import explain, plain, render
+from core.i18n import _
 from core.network import apply_update, evaluate
 from core.quiz import Score
 from core.session import Phase, Session, Snapshot, Status, StatusKind
@@ -135,10 +136,14 @@ def to_table(snap: Snapshot) -> str:
 
 def status_line(status: Status, step: int) -> str:
     if status.kind is StatusKind.CONVERGED:
-        return f"converged at step {step}: {status.reason}"
+        return _("converged at step {step}: {reason}").format(step=step, reason=status.reason)
     if status.kind is StatusKind.DIVERGED:
-        return f"diverged at step {step}: {status.reason}; {status.hint}"
-    return f"after {step} step{'s' * (step != 1)}: still training"
+        return _("diverged at step {step}: {reason}; {hint}").format(
+            step=step, reason=status.reason, hint=status.hint
+        )
+    if step == 1:
+        return _("after 1 step: still training")
+    return _("after {step} steps: still training").format(step=step)
 
 
 def chain_lines(snap: Snapshot, index: int) -> list[str]:
@@ -162,7 +167,7 @@ def chain_lines(snap: Snapshot, index: int) -> list[str]:
 def explain_steps(session: Session, index: int, steps: int) -> str:
     """The chain rule of one parameter written out for each of `steps` whole steps."""
     out: list[str] = []
-    for _ in range(steps):
+    for _step in range(steps):
         if session.status().kind is StatusKind.DIVERGED:
             break
         snap = session.step()

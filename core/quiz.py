@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from core.i18n import _
 from core.network import SampleTrace
 from core.session import Phase, Snapshot
 from core.text import DIGITS, fmt
@@ -38,8 +39,8 @@ class Question(Enum):
 
     def prompt(self, name: str) -> str:
         if self is Question.GRADIENT:
-            return f"∂J/∂{name} = ?"
-        return f"{name} after the update = ?"
+            return _("∂J/∂{name} = ?").format(name=name)
+        return _("{name} after the update = ?").format(name=name)
 
 
 def due(snap: Snapshot) -> Question | None:
@@ -159,8 +160,10 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
     out = [
         Mistake(
             "wrong_sign",
-            "wrong sign",
-            f"That is −∂J/∂{name}: a factor has the wrong sign (e.g. y − ŷ instead of ŷ − y).",
+            _("wrong sign"),
+            _(
+                "That is −∂J/∂{name}: a factor has the wrong sign (e.g. y − ŷ instead of ŷ − y)."
+            ).format(name=name),
             -g,
         )
     ]
@@ -168,8 +171,10 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
         out.append(
             Mistake(
                 "missing_factor_2",
-                "missing factor 2",
-                f"The derivative of (ŷ − y)² is 2(ŷ − y): that is half of ∂J/∂{name}.",
+                _("missing factor 2"),
+                _("The derivative of (ŷ − y)² is 2(ŷ − y): that is half of ∂J/∂{name}.").format(
+                    name=name
+                ),
                 g / 2,
             )
         )
@@ -177,9 +182,11 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
         out.append(
             Mistake(
                 "missing_half",
-                "missing ½",
-                "The ½ in ½(ŷ − y)² cancels the 2 of the power rule, so ∂J/∂ŷ = ŷ − y: "
-                f"that is twice ∂J/∂{name}.",
+                _("missing ½"),
+                _(
+                    "The ½ in ½(ŷ − y)² cancels the 2 of the power rule, so ∂J/∂ŷ = ŷ − y: "
+                    "that is twice ∂J/∂{name}."
+                ).format(name=name),
                 2 * g,
             )
         )
@@ -190,9 +197,10 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
         out.append(
             Mistake(
                 "missing_activation_derivative",
-                "missing activation derivative",
-                f"{a_name} = {act.symbol}({z_name}), so the chain has the factor "
-                f"∂{a_name}/∂{z_name} = {act.slope_text(a_name, z_name)}.",
+                _("missing activation derivative"),
+                _("{a} = {f}({z}), so the chain has the factor ∂{a}/∂{z} = {slope}.").format(
+                    a=a_name, f=act.symbol, z=z_name, slope=act.slope_text(a_name, z_name)
+                ),
                 _gradient(snap, index, own_slope=False),
             )
         )
@@ -201,9 +209,11 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
         out.append(
             Mistake(
                 "missing_downstream_derivative",
-                "missing activation derivative further along the chain",
-                f"Every path from {name} to J passes through the activations of the layers "
-                "above; each brings its own ∂a/∂z factor.",
+                _("missing activation derivative further along the chain"),
+                _(
+                    "Every path from {name} to J passes through the activations of the layers "
+                    "above; each brings its own ∂a/∂z factor."
+                ).format(name=name),
                 _gradient(snap, index, downstream_slopes=False),
             )
         )
@@ -216,9 +226,11 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
         out.append(
             Mistake(
                 "updated_weight",
-                "used an already-updated weight",
-                f"The backward pass uses the weights of the forward pass ({names}), not their "
-                "new values: every update comes after the whole backward pass.",
+                _("used an already-updated weight"),
+                _(
+                    "The backward pass uses the weights of the forward pass ({names}), not their "
+                    "new values: every update comes after the whole backward pass."
+                ).format(names=names),
                 _gradient(snap, index, weights=updated),
             )
         )
@@ -227,17 +239,21 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
             out.append(
                 Mistake(
                     "one_sample",
-                    "one sample instead of the mean",
-                    f"That is sample {s + 1}'s ∂L/∂{name}; J is the mean over the {n} samples, "
-                    f"so ∂J/∂{name} is the mean of their gradients.",
+                    _("one sample instead of the mean"),
+                    _(
+                        "That is sample {k}'s ∂L/∂{name}; J is the mean over the {n} samples, "
+                        "so ∂J/∂{name} is the mean of their gradients."
+                    ).format(k=s + 1, name=name, n=n),
                     ev.samples[s].grads[index],
                 )
             )
         out.append(
             Mistake(
                 "sum_not_mean",
-                "sum instead of the mean",
-                f"J is the mean over the {n} samples: divide the sum of their gradients by {n}.",
+                _("sum instead of the mean"),
+                _(
+                    "J is the mean over the {n} samples: divide the sum of their gradients by {n}."
+                ).format(n=n),
                 n * g,
             )
         )
@@ -253,8 +269,10 @@ def _update_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]:
         return [
             Mistake(
                 "frozen_updated",
-                "updated a frozen parameter",
-                f"{name} is not trained in this scenario: it keeps its value {fmt(old)}.",
+                _("updated a frozen parameter"),
+                _("{name} is not trained in this scenario: it keeps its value {value}.").format(
+                    name=name, value=fmt(old)
+                ),
                 old - lr * g,
             )
         ]
@@ -262,45 +280,51 @@ def _update_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]:
     out = [
         Mistake(
             "not_updated",
-            "not updated",
-            f"That is {name} before the update: {rule}.",
+            _("not updated"),
+            _("That is {name} before the update: {rule}.").format(name=name, rule=rule),
             old,
         ),
         Mistake(
             "lr_not_applied",
-            "learning rate not applied",
-            f"The step is lr·∂J/∂{name}, not ∂J/∂{name} itself: {rule}.",
+            _("learning rate not applied"),
+            _("The step is lr·∂J/∂{name}, not ∂J/∂{name} itself: {rule}.").format(
+                name=name, rule=rule
+            ),
             old - g,
         ),
         Mistake(
             "lr_twice",
-            "learning rate applied twice",
-            f"The gradient is multiplied by lr once: {rule}.",
+            _("learning rate applied twice"),
+            _("The gradient is multiplied by lr once: {rule}.").format(rule=rule),
             old - lr * lr * g,
         ),
         Mistake(
             "stepped_twice",
-            "update applied twice",
-            f"One step per update: {rule}.",
+            _("update applied twice"),
+            _("One step per update: {rule}.").format(rule=rule),
             old - 2 * lr * g,
         ),
         Mistake(
             "wrong_sign",
-            "wrong sign",
-            f"Gradient descent subtracts: {rule}. Adding moves up the slope.",
+            _("wrong sign"),
+            _("Gradient descent subtracts: {rule}. Adding moves up the slope.").format(rule=rule),
             old + lr * g,
         ),
         Mistake(
             "step_only",
-            "the change, not the new value",
-            f"−lr·∂J/∂{name} is how much {name} changes; its new value is the old one plus "
-            "that change.",
+            _("the change, not the new value"),
+            _(
+                "−lr·∂J/∂{name} is how much {name} changes; its new value is the old one plus "
+                "that change."
+            ).format(name=name),
             -lr * g,
         ),
     ]
     # A mistake in the gradient, carried into the update.
     for m in _gradient_mistakes(snap, index, sample):
-        out.append(Mistake(m.key, m.name, "In the gradient: " + m.explanation, old - lr * m.value))
+        out.append(
+            Mistake(m.key, m.name, _("In the gradient: ") + m.explanation, old - lr * m.value)
+        )
     return out
 
 
@@ -357,16 +381,22 @@ def parse_answer(text: str) -> float:
     """
     s = unicodedata.normalize("NFKC", text).strip().replace("−", "-")
     if not s:
-        raise ValueError("type a number, e.g. 2.1, −0.5 or 1e-3")
+        raise ValueError(_("type a number, e.g. 2.1, −0.5 or 1e-3"))
     if "," in s:
         if s.count(",") == 1 and "." not in s:
-            raise ValueError(f"use a point for decimals: {s.replace(',', '.')}, not {s}")
-        raise ValueError(f"use a point for decimals and no commas: {s}")
+            raise ValueError(
+                _("use a point for decimals: {good}, not {bad}").format(
+                    good=s.replace(",", "."), bad=s
+                )
+            )
+        raise ValueError(_("use a point for decimals and no commas: {text}").format(text=s))
     if not _NUMBER.fullmatch(s):
-        raise ValueError(f"not a number: {text.strip()!r} (type e.g. 2.1, −0.5 or 1e-3)")
+        raise ValueError(
+            _("not a number: {text} (type e.g. 2.1, −0.5 or 1e-3)").format(text=repr(text.strip()))
+        )
     value = float(s)
     if not math.isfinite(value):
-        raise ValueError(f"{text.strip()} is too large: type a finite number")
+        raise ValueError(_("{text} is too large: type a finite number").format(text=text.strip()))
     return value
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 
+from core.i18n import _
 from core.kernel import CHECK, Limits, trainer_for
 from core.network import Evaluation, apply_update, evaluate
 from core.scenario import Scenario
@@ -257,8 +258,8 @@ class Session:
         session._phase = phase
         session._eval = session._evaluate(history.params_at(count - 1))
         before = history.params_at(count - 2) if count > 1 else None
-        session._shown = session._evaluate(before) if phase is Phase.UPDATE and before else (
-            session._eval
+        session._shown = (
+            session._evaluate(before) if phase is Phase.UPDATE and before else (session._eval)
         )
         for k in range(count - 1):
             top = session._undo[-1] if session._undo else None
@@ -550,18 +551,20 @@ class Session:
             and all(math.isfinite(g) for g in ev.grads)
             and math.isfinite(biggest)
         ):
-            reason = "values overflowed (no longer finite)"
+            reason = _("values overflowed (no longer finite)")
         elif ev.loss > LOSS_BLOWUP * max(self._history.losses[0], 1.0):
-            reason = f"the loss grew over {LOSS_BLOWUP:g}×"
+            reason = _("the loss grew over {factor}×").format(factor=f"{LOSS_BLOWUP:g}")
         elif biggest > PARAM_LIMIT:
-            reason = f"a parameter passed ±{PARAM_LIMIT:g}"
+            reason = _("a parameter passed ±{limit}").format(limit=f"{PARAM_LIMIT:g}")
         elif before is not None:
             scale = 1.0 + max(abs(p) for p in before)
             jump = max(abs(a - b) for a, b in zip(ev.params, before))
             if jump > STEP_BLOWUP * scale:
-                reason = "one update moved a parameter over 1000× its size"
+                reason = _("one update moved a parameter over 1000× its size")
         if reason:
-            hint = f"learning rate {fmt(self._lr)} is too large: − lowers it, u undoes"
+            hint = _("learning rate {lr} is too large: − lowers it, u undoes").format(
+                lr=fmt(self._lr)
+            )
             self._diverged = Status(StatusKind.DIVERGED, reason, hint)
             self._diverged_at = self._step
 
@@ -572,14 +575,18 @@ class Session:
         s = self.scenario
         if ev.loss <= s.loss_tolerance:
             return Status(
-                StatusKind.CONVERGED, f"loss now {fmt(ev.loss, 3)} ≤ {fmt(s.loss_tolerance)}"
+                StatusKind.CONVERGED,
+                _("loss now {loss} ≤ {tol}").format(
+                    loss=fmt(ev.loss, 3), tol=fmt(s.loss_tolerance)
+                ),
             )
         trained = [abs(g) for g, t in zip(ev.grads, self._trainable) if t]
         if trained and max(trained) <= s.gradient_tolerance:
             return Status(
                 StatusKind.CONVERGED,
-                f"every gradient ≤ {fmt(s.gradient_tolerance)} "
-                f"(a flat spot; loss {fmt(ev.loss, 3)})",
+                _("every gradient ≤ {tol} (a flat spot; loss {loss})").format(
+                    tol=fmt(s.gradient_tolerance), loss=fmt(ev.loss, 3)
+                ),
             )
         return Status()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 
 MINUS = "−"
 DIGITS = 6  # significant digits on screen; the trace uses more
@@ -84,6 +85,18 @@ def operand(x: float, digits: int = DIGITS) -> str:
     """A number as it stands inside a formula: negatives in parentheses."""
     text = fmt(x, digits)
     return f"({text})" if text.startswith(MINUS) else text
+
+
+def width_of(text: str) -> int:
+    """Terminal columns: CJK and other wide characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    total = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return total
 
 
 def to_ascii(text: str) -> str:

@@ -1,16 +1,15 @@
-"""The Textual app: one Session from core, one reactive snapshot, four panels that render it."""
+"""The Textual app: one Session from core, one reactive snapshot, panels that render it."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -19,13 +18,17 @@ from textual.widgets import Footer, Static
 
 from core import export, persist
 from core.files import write_new
+from core.i18n import N_, _
 from core.loader import DEFAULT, load_builtin
+from core.quiz import Grade, Score, due
 from core.scenario import Scenario
-from core.session import Session, Snapshot, StatusKind, next_rate
+from core.session import Phase, Session, Snapshot, StatusKind, next_rate
 from core.text import fmt
+from tui import keys
 from tui.ascii_filter import AsciiFilter
 from tui.chain_panel import ChainRulePanel
-from tui.dialogs import EditValueScreen, HelpScreen, OpenScenarioScreen
+from tui.dialogs import EditValueScreen, HelpScreen, OpenScenarioScreen, QuizScreen
+from tui.lesson_panel import LessonPanel
 from tui.loss_panel import LossPanel
 from tui.network_panel import NetworkPanel
 from tui.training_panel import TrainingPanel
@@ -37,48 +40,34 @@ FF_CHUNK = 100  # fast-forward steps between looks at the clock
 FF_SLICE = 0.03  # seconds of computing before the UI gets a turn
 FF_PAUSE = 0.01
 FF_REDRAW = 0.25  # seconds between redraws of the panels while fast-forwarding
+MARKDOWN_STEPS = 20  # the saved report writes the chain rule out for this many steps
+
+# While fast-forwarding, only these actions make sense.
+WHILE_BUSY = {
+    "fast_forward",
+    "stop",
+    "quit",
+    "help",
+    "select",
+    "sample",
+    "toggle_view",
+    "toggle_lesson",
+    "command_palette",
+}
+NEEDS_TRAINING = {"step", "auto", "fast_forward"}  # nothing to do once diverged
+STATE_NAMES = {
+    StatusKind.TRAINING: N_("training"),
+    StatusKind.CONVERGED: N_("converged"),
+    StatusKind.DIVERGED: N_("diverged"),
+}
 
 
 class BackpropApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # also right for subclasses elsewhere
     TITLE = "backprop-tui"
     HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (32, "-tall")]
-
-    BINDINGS = [
-        Binding("space", "phase", "Phase", id="phase"),
-        Binding("enter", "step", "Step", id="step"),
-        Binding("a", "auto", "Auto", id="auto"),
-        Binding(
-            "left_square_bracket", "slower", "Slower", show=False, key_display="[", id="slower"
-        ),
-        Binding(
-            "right_square_bracket", "faster", "Faster", show=False, key_display="]", id="faster"
-        ),
-        Binding("f", "fast_forward", "Fast", id="fast_forward"),
-        Binding("escape", "stop", "Stop", show=False, id="stop"),
-        Binding("u", "undo", "Undo", id="undo"),
-        Binding("r", "reset", "Reset", show=False, id="reset"),
-        Binding("plus", "rate(1)", "lr+", show=False, key_display="+", id="rate_up"),
-        Binding("minus", "rate(-1)", "lr−", show=False, key_display="−", id="rate_down"),
-        Binding("tab", "select(1)", "Param", priority=True, id="next_param"),
-        Binding(
-            "shift+tab", "select(-1)", "Prev param", show=False, priority=True, id="previous_param"
-        ),
-        Binding(
-            "comma", "sample(-1)", "Prev sample", show=False, key_display=",", id="previous_sample"
-        ),
-        Binding(
-            "full_stop", "sample(1)", "Next sample", show=False, key_display=".", id="next_sample"
-        ),
-        Binding("equals_sign", "edit", "Edit", show=False, key_display="=", id="edit"),
-        Binding("l", "toggle_view", "Landscape", show=False, id="toggle_view"),
-        Binding("s", "save", "Save", show=False, id="save"),
-        Binding("o", "open", "Open", show=False, id="open"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, id="interrupt"),
-    ]
+    BINDINGS = keys.BINDINGS
 
     snapshot: reactive[Snapshot | None] = reactive(None)
     selected: reactive[int] = reactive(0)
@@ -87,6 +76,9 @@ class BackpropApp(App[int]):
     auto: reactive[bool] = reactive(False)
     speed: reactive[float] = reactive(SPEEDS[DEFAULT_SPEED])
     fast_forward: reactive[float | None] = reactive(None)
+    quiz: reactive[bool] = reactive(False)
+    score: reactive[Score] = reactive(Score())
+    lesson: reactive[bool] = reactive(True)
     ascii_only: reactive[bool] = reactive(False)
 
     def __init__(
@@ -96,6 +88,7 @@ class BackpropApp(App[int]):
         *,
         session: Session | None = None,
         ui: dict[str, object] | None = None,
+        quiz: bool = False,
         ascii_only: bool = False,
         save_dir: str | Path = ".",
         state_file: Path | None = None,
@@ -107,12 +100,15 @@ class BackpropApp(App[int]):
         self.state_file = state_file  # where the session is kept on exit or hang-up (None: nowhere)
         self.handle_signals = handle_signals
         self._timer: Timer | None = None
+        for key, bindings in self._bindings.key_to_bindings.items():
+            self._bindings.key_to_bindings[key] = [keys.translated(b) for b in bindings]
         self.set_reactive(BackpropApp.snapshot, self.session.snapshot)
         self.set_reactive(BackpropApp.ascii_only, ascii_only)
+        self.set_reactive(BackpropApp.quiz, quiz)
+        self.set_reactive(BackpropApp.lesson, bool(self.session.scenario.lessons))
         self._restore_ui(ui or {})
         if ascii_only:
             self._filters.append(AsciiFilter())
-            self.add_class("-ascii")
 
     def _restore_ui(self, ui: dict[str, object]) -> None:
         n_params, n_samples = len(self.session.snapshot.params), len(self.session.scenario.samples)
@@ -123,12 +119,20 @@ class BackpropApp(App[int]):
             self.set_reactive(BackpropApp.sample, sample)
         if view in ("curve", "landscape"):
             self.set_reactive(BackpropApp.view, view)
+        if ui.get("quiz") is True:
+            self.set_reactive(BackpropApp.quiz, True)
 
     def keep_session(self) -> Path | None:
         """Save the session for --resume; never raises (it runs on the way out)."""
         if self.state_file is None:
             return None
-        ui = {"selected": self.selected, "sample": self.sample, "view": self.view}
+        ui = {
+            "selected": self.selected,
+            "sample": self.sample,
+            "view": self.view,
+            "quiz": self.quiz,
+            "score": self.score.to_dict(),
+        }
         try:
             return persist.save(self.session.snapshot, ui, self.state_file)
         except OSError:
@@ -148,25 +152,29 @@ class BackpropApp(App[int]):
                 *shared, BackpropApp.selected, BackpropApp.sample
             )
             with Horizontal(id="lower"):
-                yield ChainRulePanel(id="chain").data_bind(
-                    *shared, BackpropApp.selected, BackpropApp.sample
-                )
+                with Vertical(id="left"):
+                    yield ChainRulePanel(id="chain").data_bind(
+                        *shared, BackpropApp.selected, BackpropApp.sample
+                    )
+                    yield LessonPanel(id="lesson").data_bind(*shared)
                 with Vertical(id="side"):
                     yield TrainingPanel(id="training").data_bind(
-                        *shared, BackpropApp.auto, BackpropApp.speed, BackpropApp.fast_forward
+                        *shared,
+                        BackpropApp.auto,
+                        BackpropApp.speed,
+                        BackpropApp.fast_forward,
+                        BackpropApp.quiz,
+                        BackpropApp.score,
                     )
                     yield LossPanel(id="loss").data_bind(
                         *shared, BackpropApp.selected, BackpropApp.view
                     )
-        yield Static(
-            f"Enlarge the terminal to at least {MIN_WIDTH}×{MIN_HEIGHT}.\n"
-            "backprop-tui comes back as soon as it fits.",
-            id="too-small",
-        )
+        yield Static(id="too-small")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(ChainRulePanel).focus()
+        self.watch_lesson(self.lesson)
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
@@ -176,10 +184,16 @@ class BackpropApp(App[int]):
         width, height = event.size
         if width < MIN_WIDTH or height < MIN_HEIGHT:
             self.query_one("#too-small", Static).update(
-                f"Enlarge the terminal to at least {MIN_WIDTH}×{MIN_HEIGHT} "
-                f"(now {width}×{height}).\n"
-                "backprop-tui comes back as soon as it fits."
+                _("Enlarge the terminal to at least {w}×{h} (now {width}×{height}).").format(
+                    w=MIN_WIDTH, h=MIN_HEIGHT, width=width, height=height
+                )
+                + "\n"
+                + _("backprop-tui comes back as soon as it fits.")
             )
+
+    def watch_lesson(self, visible: bool) -> None:
+        for panel in self.query(LessonPanel):  # none before the app is mounted
+            panel.display = visible
 
     # -- the one place state changes --------------------------------------------------------
 
@@ -191,10 +205,17 @@ class BackpropApp(App[int]):
 
     def _announce(self, snap: Snapshot) -> None:
         if snap.status.kind is StatusKind.CONVERGED:
-            self.notify(f"Converged at step {snap.step}: {snap.status.reason}", timeout=4)
+            self.notify(
+                _("Converged at step {step}: {reason}").format(
+                    step=snap.step, reason=snap.status.reason
+                ),
+                timeout=4,
+            )
         elif snap.status.kind is StatusKind.DIVERGED:
             self.notify(
-                f"Diverged at step {snap.step}: {snap.status.hint}", severity="error", timeout=6
+                _("Diverged at step {step}: {hint}").format(step=snap.step, hint=snap.status.hint),
+                severity="error",
+                timeout=6,
             )
 
     def _stop_running(self) -> None:
@@ -204,31 +225,21 @@ class BackpropApp(App[int]):
     # -- actions ----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        busy = self.fast_forward is not None
+        """None greys a key out in the footer: it does nothing now."""
         if action == "stop":
-            return busy or self.auto
-        if busy and action not in (
-            "fast_forward",
-            "quit",
-            "help",
-            "select",
-            "sample",
-            "toggle_view",
-            "command_palette",
-        ):
+            return self.fast_forward is not None or self.auto
+        if self.fast_forward is not None and action not in WHILE_BUSY:
             return None
         snap = self.snapshot
         if snap is None:
             return True
-        if action == "undo":
-            return True if snap.can_undo else None
-        if action == "sample":
-            return True if len(snap.scenario.samples) > 1 else None
-        if (
-            action in ("phase", "step", "auto", "fast_forward")
-            and snap.status.kind is (StatusKind.DIVERGED)
-            and action != "phase"
-        ):
+        if action == "undo" and not snap.can_undo:
+            return None
+        if action == "sample" and len(snap.scenario.samples) < 2:
+            return None
+        if action in NEEDS_TRAINING and snap.status.kind is StatusKind.DIVERGED:
+            return None
+        if action == "toggle_lesson" and not snap.scenario.lessons:
             return None
         return True
 
@@ -262,17 +273,65 @@ class BackpropApp(App[int]):
         self._show(self.session.step())
 
     def action_phase(self) -> None:
-        self._show(self.session.advance())
+        self._advance(whole_step=False)
 
     def action_step(self) -> None:
-        self._show(self.session.step())
+        self._advance(whole_step=True)
+
+    def _advance(self, whole_step: bool) -> None:
+        """Next phase (or on to the update); in quiz mode, ask before a result is shown."""
+        if not self.quiz:
+            self._show(self.session.step() if whole_step else self.session.advance())
+            return
+        while True:
+            question = due(self.session.snapshot) if self.quiz else None
+            if question is not None:
+                self._ask(question, lambda: self._after_question(whole_step))
+                return
+            snap = self.session.advance()
+            self._show(snap)
+            if not whole_step or snap.phase is Phase.UPDATE:
+                return
+
+    def _after_question(self, whole_step: bool) -> None:
+        snap = self.session.advance()
+        self._show(snap)
+        if whole_step and snap.phase is not Phase.UPDATE:
+            self._advance(whole_step=True)
+
+    def _ask(self, question: object, then: Callable[[], None]) -> None:
+        snap = self.session.snapshot
+
+        def answered(result: Grade | None) -> None:
+            if result is None:
+                return  # skipped: stay in this phase
+            self.score = self.score.add(result)
+            then()
+
+        self.push_screen(
+            QuizScreen(snap, self.selected, question, self.sample),  # type: ignore[arg-type]
+            answered,
+        )
+
+    def action_toggle_quiz(self) -> None:
+        self.quiz = not self.quiz
+        if self.quiz:
+            self.auto = False
+        self.notify(
+            _("Quiz on: you predict each gradient and new value.") if self.quiz else _("Quiz off."),
+            timeout=3,
+        )
+
+    def action_toggle_lesson(self) -> None:
+        self.lesson = not self.lesson
 
     def action_auto(self) -> None:
-        if not self.auto and self.session.status().done:
+        status = self.session.status()
+        if not self.auto and status.done:
             self.notify(
-                "Training is already "
-                + self.session.status().kind.value
-                + ": undo (u), reset (r) or change something first."
+                _(
+                    "Training is already {state}: undo (u), reset (r) or change something first."
+                ).format(state=_(STATE_NAMES[status.kind]))
             )
             return
         self.auto = not self.auto
@@ -290,8 +349,9 @@ class BackpropApp(App[int]):
         if self.fast_forward is not None:
             self._stop_running()
             return
-        if self.session.status().done:
-            self.notify("Training is already " + self.session.status().kind.value + ".")
+        status = self.session.status()
+        if status.done:
+            self.notify(_("Training is already {state}.").format(state=_(STATE_NAMES[status.kind])))
             return
         self.auto = False
         self._run_fast_forward()
@@ -328,10 +388,10 @@ class BackpropApp(App[int]):
         if snap.status.done:
             self._announce(snap)
         elif hit_limit:
-            limit = self.session.scenario.max_steps
             self.notify(
-                f"Stopped after {limit:,} steps without converging "
-                f"(loss {fmt(snap.evaluation.loss)}).",
+                _("Stopped after {limit} steps without converging (loss {loss}).").format(
+                    limit=f"{self.session.scenario.max_steps:,}", loss=fmt(snap.evaluation.loss)
+                ),
                 timeout=5,
             )
 
@@ -341,7 +401,7 @@ class BackpropApp(App[int]):
     def action_reset(self) -> None:
         self.auto = False
         self._show(self.session.reset())
-        self.notify("Reset to the starting values (u undoes it).", timeout=2)
+        self.notify(_("Reset to the starting values (u undoes it)."), timeout=2)
 
     def action_rate(self, direction: int) -> None:
         lr = next_rate(self.session.learning_rate, direction > 0)
@@ -367,7 +427,9 @@ class BackpropApp(App[int]):
                 self.auto = False
                 self._show(self.session.set_parameter(index, value))
                 self.notify(
-                    f"{name} = {fmt(value)}; the step starts again from its forward pass.",
+                    _("{name} = {value}; the step starts again from its forward pass.").format(
+                        name=name, value=fmt(value)
+                    ),
                     timeout=3,
                 )
 
@@ -385,23 +447,27 @@ class BackpropApp(App[int]):
         self.session = Session(scenario)
         self.selected = 0
         self.sample = 0
+        self.score = Score()
+        self.lesson = bool(scenario.lessons)
         self._show(self.session.snapshot)
-        self.notify(f"Opened {scenario.name}.", timeout=2)
+        self.notify(_("Opened {name}.").format(name=scenario.name), timeout=2)
 
     def action_save(self) -> None:
+        report = export.to_markdown(
+            self.session.snapshot,
+            self.score if self.score.asked else None,
+            max_steps=MARKDOWN_STEPS,
+        )
         try:
-            path = write_new(
-                self.save_dir,
-                "backprop-trace",
-                ".json",
-                export.to_json(self.session.snapshot) + "\n",
-            )
+            path = write_new(self.save_dir, "backprop-trace", ".md", report)
         except OSError as err:
             self.notify(
-                f"Could not save the trace: {err.strerror or err}", severity="error", timeout=6
+                _("Could not save the trace: {error}").format(error=err.strerror or err),
+                severity="error",
+                timeout=6,
             )
             return
-        self.notify(f"Saved the trace to {path}", timeout=5)
+        self.notify(_("Saved the trace to {path}").format(path=path), timeout=5)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -418,32 +484,11 @@ class BackpropApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        commands = [
-            ("Next phase", "Forward → loss → backward → update (space)", "phase"),
-            ("One whole step", "Finish the current step (enter)", "step"),
-            ("Auto-run on/off", "Take steps by themselves (a)", "auto"),
-            ("Auto-run slower", "([)", "slower"),
-            ("Auto-run faster", "(])", "faster"),
-            ("Fast-forward", "Train until it converges, with progress (f)", "fast_forward"),
-            ("Undo", "Back one phase, step, edit or reset (u)", "undo"),
-            ("Reset", "Back to the starting values (r)", "reset"),
-            ("Learning rate up", "One rung up the 1-2-5 ladder (+)", "rate(1)"),
-            ("Learning rate down", "One rung down the 1-2-5 ladder (−)", "rate(-1)"),
-            ("Next parameter", "Select the next weight or bias (tab)", "select(1)"),
-            ("Previous parameter", "(shift+tab)", "select(-1)"),
-            ("Next sample", "(.)", "sample(1)"),
-            ("Previous sample", "(,)", "sample(-1)"),
-            ("Edit value", "Type a new value for the selected parameter (=)", "edit"),
-            ("Loss curve / landscape", "Switch the loss panel's view (l)", "toggle_view"),
-            ("Save trace", "Write the trace to a new JSON file here (s)", "save"),
-            ("Open scenario", "A built-in or a .toml file (o)", "open"),
-            ("Help", "Every key and what the screen shows (?)", "help"),
-        ]
-        for title, help_text, action in commands:
-            yield SystemCommand(title, help_text, _runner(self, action))
+        for command in keys.COMMANDS:
+            yield SystemCommand(_(command.title), _(command.help), _runner(self, command.action))
 
 
-def _runner(app: App[int], action: str):  # type: ignore[no-untyped-def]
+def _runner(app: App[int], action: str) -> Callable[[], object]:
     async def run() -> None:
         await app.run_action(action)
 

@@ -9,6 +9,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from core.explain import Line, explain, render
+from core.i18n import _
 from core.session import Snapshot
 from core.text import fmt, to_ascii
 
@@ -53,20 +54,26 @@ class ChainRulePanel(VerticalScroll):
         if snap is None or not self.is_mounted:
             return
         ex = explain(snap, self.selected, self.sample)
-        width = max(self.scrollable_content_region.width - 1, 20)
+        width = max(self.scrollable_content_region.width, 20)
         lines: list[Line] = []
         n = len(snap.scenario.samples)
         if n > 1:
             data = snap.scenario.samples[self.sample]
             xs = ", ".join(fmt(v) for v in data.x)
             ys = ", ".join(fmt(v) for v in data.y)
-            lines.append([(f"sample {self.sample + 1} of {n}: x = ({xs}), y = ({ys})", "plain")])
+            head = _("sample {k} of {n}: x = ({xs}), y = ({ys})").format(
+                k=self.sample + 1, n=n, xs=xs, ys=ys
+            )
+            lines.append([(head, "plain")])
         lines += render(ex, width, SECTIONS)
-        title = f"Chain rule · {ex.param.name}"
-        self.border_title = to_ascii(title) if self.ascii_only else title
+        title = _("Chain rule · {name}").format(name=ex.param.name)
+        self.border_title = self._t(title)
         self.query_one("#chain-body", Static).update(self._text(lines))
         overflow = len(lines) > self.scrollable_content_region.height
-        self.border_subtitle = "↑↓ more" if overflow else ""
+        self.border_subtitle = self._t(_("↑↓ more")) if overflow else ""
+
+    def _t(self, text: str) -> str:
+        return to_ascii(text) if self.ascii_only else text
 
     def _text(self, lines: list[Line]) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")

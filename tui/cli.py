@@ -8,6 +8,7 @@ import sys
 from typing import NoReturn
 
 from core import export
+from core.i18n import LANGUAGES, detect, set_language
 from core.loader import BUILTINS, DEFAULT, ScenarioError, load, load_builtin
 from core.session import Session, StatusKind
 from core.text import to_ascii
@@ -81,14 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--format",
-        choices=("table", "csv", "json"),
-        help="with --headless: table (default), csv or json",
+        choices=("table", "csv", "json", "markdown"),
+        help="with --headless: table (default), csv, json or markdown",
     )
     parser.add_argument(
         "--explain",
         metavar="PARAM",
         help="with --headless: write out the chain rule for PARAM at each step",
     )
+    parser.add_argument("--quiz", action="store_true",
+                        help="quiz mode: predict each gradient and new value before it is shown")
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help="language of the app (default: from LANG / LC_ALL)")
     parser.add_argument("--resume", action="store_true",
                         help="carry on with the session saved when the app last closed")
     parser.add_argument("--ascii", action="store_true",
@@ -131,6 +136,9 @@ def _main(argv: list[str] | None) -> int:
         args = build_parser().parse_args(argv)
     except UsageError as err:
         fail(f"{err} (see {PROG} --help)")
+    set_language(args.lang or detect())
+    if args.quiz and (args.headless or args.serve):
+        fail("--quiz goes with the app; leave out --headless and --serve")
     if args.list:
         width = max(map(len, BUILTINS))
         for name in BUILTINS:
@@ -186,6 +194,8 @@ def headless(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-unty
         _print(export.to_json(snap) + "\n")
     elif fmt == "csv":
         _print(export.to_csv(snap))
+    elif fmt == "markdown":
+        _print(export.to_markdown(snap))
     else:
         _print(export.to_table(snap))
     return 0
@@ -208,6 +218,7 @@ def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         learning_rate=args.lr,
         session=session,
         ui=ui,
+        quiz=args.quiz,
         ascii_only=args.ascii,
         state_file=persist.session_file(),
         handle_signals=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
+from core.i18n import _
 from core.landscape import landscape, log_axis, plottable, wants_log_scale
 from core.session import Snapshot
 from core.text import fmt, to_ascii
@@ -50,7 +51,7 @@ class LossPanel(PlotextPlot):
         if not curve:
             plt.xlim(0, 1)
             plt.ylim(0, 1)
-            return "Loss J per step"
+            return _("Loss J per step")
         last = curve[-1][1]
         steps, losses = plottable([s for s, _ in curve], [v for _, v in curve])
         # plotext's own log scale trips over its own state; plot log₁₀ J with labelled ticks.
@@ -63,7 +64,7 @@ class LossPanel(PlotextPlot):
             plt.yticks(ticks, labels)
         if steps:
             plt.plot(steps, losses, marker=self._marker())
-        title = f"Loss J per step · {fmt(last, 4)}"
+        title = _("Loss J per step") + f" · {fmt(last, 4)}"
         return title + (" · log" if log else "")
 
     def _plot_landscape(self, snap: Snapshot) -> str:
@@ -72,7 +73,7 @@ class LossPanel(PlotextPlot):
         name = snap.scenario.param_names[self.selected]
         xs, ys = plottable(land.xs, land.losses)
         if not xs:
-            return f"J along {name}: no finite values to draw"
+            return _("J along {name}: no finite values to draw").format(name=name)
         plt.xlim(xs[0], xs[-1])
         plt.ylim(None, None)
         plt.plot(xs, ys, marker=self._marker())
@@ -81,7 +82,9 @@ class LossPanel(PlotextPlot):
             plt.plot([x0, x1], [y0, y1], marker=self._marker(), color="red")
         x, y = land.current
         plt.scatter([x], [y], marker="O" if self.ascii_only else "●", color="yellow")
-        title = f"J along {name}"
+        title = _("J along {name}").format(name=name)
         if land.slope is not None:
-            title += f" · slope ∂J/∂{name} = {fmt(land.slope, 4)}"
+            title += " · " + _("slope ∂J/∂{name} = {value}").format(
+                name=name, value=fmt(land.slope, 4)
+            )
         return title

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -11,6 +12,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from core.explain import chain_path
+from core.i18n import _
 from core.session import Snapshot
 from core.text import compact, signed, to_ascii
 
@@ -62,9 +64,9 @@ class NetworkPanel(Widget):
 
     def _title(self, snap: Snapshot) -> str:
         n = len(snap.scenario.samples)
-        title = "Network"
+        title = _("Network")
         if n > 1:
-            title += f" · sample {self.sample + 1}/{n}"
+            title += " · " + _("sample {k}/{n}").format(k=self.sample + 1, n=n)
         return to_ascii(title) if self.ascii_only else title
 
     # -- building ---------------------------------------------------------------------------
@@ -82,7 +84,7 @@ class NetworkPanel(Widget):
             name = f"{net.neuron_name(info.layer - 1, info.source)}·{name}"
         parts = [name, signed(snap.params[index], digits)]
         if not info.trainable:
-            parts.append("fixed")
+            parts.append(_("fixed"))
         elif snap.shows_gradients:
             grad = snap.evaluation.grads[index]
             parts.append("∂" + ("" if grad < 0 else "+") + compact(grad, (3, 2)[min(level, 1)]))
@@ -142,20 +144,20 @@ class NetworkPanel(Widget):
         """For networks too big to draw: every parameter in as many columns as fit."""
         _, path_params = self._styles(snap)
         cells = [self._param_cell(snap, i, i in path_params) for i in range(len(snap.params))]
-        cell_width = max(len(c.text) for c in cells) + 2
+        cell_width = max(cell_len(c.text) for c in cells) + 2
         per_row = max(1, width // cell_width)
         rows = []
         net = snap.scenario.architecture
         for layer in range(1, net.depth + 1):
             names = [self._neuron_cell(snap, layer, k, False).text for k in range(net.sizes[layer])]
             line = "  ".join(names)
-            if len(line) > width:
+            if cell_len(line) > width:
                 line = line[: width - 1] + "…"
             rows.append([Cell(line, "dim")])
         for start in range(0, len(cells), per_row):
             row: list[Cell] = []
             for cell in cells[start : start + per_row]:
-                row += [Cell(cell.text.ljust(cell_width - 2), cell.style, cell.param), Cell("  ")]
+                row += [Cell(_pad(cell.text, cell_width - 2), cell.style, cell.param), Cell("  ")]
             rows.append(row)
         return rows
 
@@ -168,8 +170,8 @@ class NetworkPanel(Widget):
                 text = to_ascii(cell.text) if self.ascii_only else cell.text
                 out.append(text, cell.style)
                 if cell.param is not None:
-                    self._hits.append((y, x, x + len(text), cell.param))
-                x += len(text)
+                    self._hits.append((y, x, x + cell_len(text), cell.param))
+                x += cell_len(text)
             if y < len(rows) - 1:
                 out.append("\n")
         return out
@@ -192,8 +194,12 @@ def _bracket(r: int, n: int) -> str:
     return "─┘" if r == n - 1 else "─┤"
 
 
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - cell_len(text))
+
+
 def _row_width(row: list[Cell]) -> int:
-    return sum(len(c.text) for c in row)
+    return sum(cell_len(c.text) for c in row)
 
 
 def _align(column: Column) -> Column:
@@ -205,16 +211,16 @@ def _align(column: Column) -> Column:
         for i, part in enumerate(row[0].parts):
             if i == len(widths):
                 widths.append(0)
-            widths[i] = max(widths[i], len(part))
+            widths[i] = max(widths[i], cell_len(part))
     lined = []
     for row in column:
         first = row[0]
         if first.parts:
-            text = " ".join(p.ljust(w) for p, w in zip(first.parts, widths)).rstrip()
+            text = " ".join(_pad(p, w) for p, w in zip(first.parts, widths)).rstrip()
             first = Cell(text, first.style, first.param, first.parts)
         lined.append([first, *row[1:]])
-    lead = max(len(r[0].text) for r in lined)
-    return [[Cell(r[0].text.ljust(lead), r[0].style, r[0].param), *r[1:]] for r in lined]
+    lead = max(cell_len(r[0].text) for r in lined)
+    return [[Cell(_pad(r[0].text, lead), r[0].style, r[0].param), *r[1:]] for r in lined]
 
 
 def _join(columns: list[Column], gap: int) -> list[list[Cell]]:

@@ -1,4 +1,4 @@
-"""Scenario, step, phase, learning rate, loss, auto-run and the training status."""
+"""Scenario, step, phase, learning rate, loss, auto-run, quiz score and the training status."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import ProgressBar, Static
 
+from core.i18n import N_, _
+from core.quiz import Score
 from core.session import Phase, Snapshot, StatusKind
 from core.text import fmt, to_ascii
 
 PHASES = (Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.UPDATE)
+PHASE_NAMES = {
+    Phase.READY: N_("ready"),
+    Phase.FORWARD: N_("forward"),
+    Phase.LOSS: N_("loss"),
+    Phase.BACKWARD: N_("backward"),
+    Phase.UPDATE: N_("update"),
+}
 
 
 class TrainingPanel(Vertical):
@@ -19,6 +28,8 @@ class TrainingPanel(Vertical):
     auto: reactive[bool] = reactive(False)
     speed: reactive[float] = reactive(2.0)
     fast_forward: reactive[float | None] = reactive(None)  # progress 0..1 while running
+    quiz: reactive[bool] = reactive(False)
+    score: reactive[Score] = reactive(Score())
     ascii_only: reactive[bool] = reactive(False)
 
     def compose(self) -> ComposeResult:
@@ -26,7 +37,7 @@ class TrainingPanel(Vertical):
         yield ProgressBar(total=1.0, show_eta=False, id="ff-progress")
 
     def on_mount(self) -> None:
-        self.border_title = "Training"
+        self.border_title = self._t(_("Training"))
         self._refresh_body()
 
     def watch_snapshot(self) -> None:
@@ -38,6 +49,12 @@ class TrainingPanel(Vertical):
     def watch_speed(self) -> None:
         self._refresh_body()
 
+    def watch_quiz(self) -> None:
+        self._refresh_body()
+
+    def watch_score(self) -> None:
+        self._refresh_body()
+
     def watch_fast_forward(self, progress: float | None) -> None:
         bar = self.query_one(ProgressBar)
         bar.display = progress is not None
@@ -45,47 +62,60 @@ class TrainingPanel(Vertical):
             bar.update(progress=progress)
         self._refresh_body()
 
+    def _t(self, text: str) -> str:
+        return to_ascii(text) if self.ascii_only else text
+
     def _refresh_body(self) -> None:
         snap = self.snapshot
         if snap is None or not self.is_mounted:
             return
-        out = Text(no_wrap=True, overflow="ellipsis")
+        out = Text(no_wrap=False, overflow="fold")
 
         def add(text: str, style: str = "") -> None:
-            out.append(to_ascii(text) if self.ascii_only else text, style)
+            out.append(self._t(text), style)
 
         add(snap.scenario.name, "bold")
         add("\n")
         for p in PHASES:
             style = "reverse bold" if p is snap.phase else ("" if _done(snap.phase, p) else "dim")
-            add(p.value, style)
+            add(_(PHASE_NAMES[p]), style)
             if p is not PHASES[-1]:
                 add(" ")
-        add(f"\nstep {snap.step} · lr {fmt(snap.learning_rate)}\nloss J ")
+        add("\n" + _("step {step} · lr {lr}").format(step=snap.step, lr=fmt(snap.learning_rate)))
+        add("\n" + _("loss J") + " ")
         if snap.shows_loss:
             add(fmt(snap.evaluation.loss), "bold")
         elif snap.step:
             add(fmt(snap.history.losses[snap.step - 1]), "bold")
-            add(" (last step)", "dim")
+            add(" " + _("(last step)"), "dim")
         else:
             add("?", "bold")
         add("\n")
         if self.fast_forward is not None:
-            add("fast-forward…  esc or f stops", "bold")
+            add(_("fast-forward…  esc or f stops"), "bold")
         else:
-            add(f"auto {'ON' if self.auto else 'off'}", "bold" if self.auto else "")
-            add(f" · {fmt(self.speed)} steps/s")
+            state = _("auto ON") if self.auto else _("auto off")
+            add(state, "bold" if self.auto else "")
+            add(" · " + _("{speed} steps/s").format(speed=fmt(self.speed)))
+        if self.quiz:
+            add(
+                "\n"
+                + _("quiz: {right}/{asked} right").format(
+                    right=self.score.right, asked=self.score.asked
+                ),
+                "bold",
+            )
         add("\n")
         status = snap.status
         if status.kind is StatusKind.CONVERGED:
-            add("✔ converged: ", "bold green")
+            add("✔ " + _("converged:") + " ", "bold green")
             add(status.reason)
         elif status.kind is StatusKind.DIVERGED:
-            add("✗ diverged: ", "bold red")
+            add("✗ " + _("diverged:") + " ", "bold red")
             add(status.reason)
             add("\n" + status.hint, "italic")
         else:
-            add("training…" if self.auto else "training")
+            add(_("training…") if self.auto else _("training"))
         self.query_one("#training-body", Static).update(out)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -179,10 +178,12 @@ async def test_save_writes_a_new_file_each_time(tmp_path: Path) -> None:
     app = BackpropApp(save_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "enter", "s", "s")
-        files = sorted(tmp_path.glob("backprop-trace-*.json"))
-        assert [f.name for f in files] == ["backprop-trace-001.json", "backprop-trace-002.json"]
-        doc = json.loads(files[0].read_text())
-        assert [round(s["params"]["w"], 12) for s in doc["steps"]] == [0.8, 0.59, 0.4745]
+        files = sorted(tmp_path.glob("backprop-trace-*.md"))
+        assert [f.name for f in files] == ["backprop-trace-001.md", "backprop-trace-002.md"]
+        report = files[0].read_text()
+        assert "| 1 | 0.49 | 0.8 | 2.1 | 0.59 |" in report
+        assert "| 2 | 0.148225 | 0.59 | 1.155 | 0.4745 |" in report
+        assert "w ← w − lr·∂J/∂w = 0.8 − 0.1 · 2.1 = 0.59" in report
         assert not list(tmp_path.glob(".backprop-*"))  # no temporary file left behind
 
 
@@ -371,7 +372,7 @@ async def test_every_palette_command(tmp_path: Path) -> None:
             assert check(app), title
         await pilot.press("escape")
         await run("Save trace")
-        assert len(list(tmp_path.glob("backprop-trace-*.json"))) == 1
+        assert len(list(tmp_path.glob("backprop-trace-*.md"))) == 1
         await run("Edit value")
         assert isinstance(app.screen, EditValueScreen)
         await pilot.press("escape")

@@ -1,0 +1,34 @@
+"""The lesson: the scenario's short note for this phase (and step), beside the other panels."""
+
+from __future__ import annotations
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from core.i18n import _, language
+from core.session import Snapshot
+from core.text import to_ascii
+
+
+class LessonPanel(Static):
+    snapshot: reactive[Snapshot | None] = reactive(None)
+    ascii_only: reactive[bool] = reactive(False)
+
+    def on_mount(self) -> None:
+        self.border_title = self._t(_("Lesson · n hides"))
+        self._show()
+
+    def watch_snapshot(self) -> None:
+        self._show()
+
+    def _t(self, text: str) -> str:
+        return to_ascii(text) if self.ascii_only else text
+
+    def _show(self) -> None:
+        snap = self.snapshot
+        if snap is None or not self.is_mounted:
+            return
+        lessons = snap.scenario.lessons
+        lesson = lessons.get(language()) or lessons.get("en")
+        note = lesson.note(snap.step, snap.phase.value) if lesson else ""
+        self.update(self._t(note))
