@@ -18,6 +18,9 @@ from core.text import compact, signed, to_ascii
 
 VALUE_DIGITS = 4
 GRAD_DIGITS = 3
+GRAPH_ROWS = 16  # taller drawings become a table
+GRAPH_LAYERS = 5
+TABLE_ROWS = 6  # rows of parameters the table shows at a time
 
 
 @dataclass(frozen=True)
@@ -49,17 +52,41 @@ class NetworkPanel(Widget):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._hits: list[tuple[int, int, int, int]] = []  # (row, x0, x1, param)
+        self._cache: tuple[tuple[object, ...], Text] | None = None
+
+    def watch_snapshot(self) -> None:
+        self._retitle()
+
+    def watch_sample(self) -> None:
+        self._retitle()
+
+    def _retitle(self) -> None:
+        if self.snapshot is not None:
+            self.border_title = self._title(self.snapshot)
 
     def render(self) -> Text:
         snap = self.snapshot
         if snap is None:
             return Text("")
-        self.border_title = self._title(snap)
         width = max(self.content_size.width, 10)
-        for level in (0, 1):
-            rows = self._graph(snap, level)
-            if max((_row_width(r) for r in rows), default=0) <= width:
-                return self._assemble(rows)
+        # Textual renders more often than the state changes (layout, repaints): draw once.
+        key = (id(snap), self.selected, self.sample, self.ascii_only, width)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        text = self._draw(snap, width)
+        self._cache = (key, text)
+        return text
+
+    def _draw(self, snap: Snapshot, width: int) -> Text:
+        net = snap.scenario.architecture
+        tall = max(
+            net.sizes[k] * max(net.sizes[k - 1] + net.bias, 2) for k in range(1, len(net.sizes))
+        )
+        if tall <= GRAPH_ROWS and len(net.sizes) <= GRAPH_LAYERS:
+            for level in (0, 1):
+                rows = self._graph(snap, level)
+                if max((_row_width(r) for r in rows), default=0) <= width:
+                    return self._assemble(rows)
         return self._assemble(self._table(snap, width))
 
     def _title(self, snap: Snapshot) -> str:
@@ -135,26 +162,38 @@ class NetworkPanel(Widget):
                     rows.append(
                         [Cell(f"{net.target_name(j)} {signed(target, VALUE_DIGITS)}", "dim")]
                     )
-                rows += [[Cell("")] for _ in range(block - len(rows))]
+                rows += [[Cell("")] for _row in range(block - len(rows))]
                 neurons += rows
             columns += [_align(edges), neurons]
         return _join(columns, gap=1)
 
     def _table(self, snap: Snapshot, width: int) -> list[list[Cell]]:
-        """For networks too big to draw: every parameter in as many columns as fit."""
-        _, path_params = self._styles(snap)
+        """For networks too big to draw: parameters in columns, a window around the selection."""
+        _neurons, path_params = self._styles(snap)
         cells = [self._param_cell(snap, i, i in path_params) for i in range(len(snap.params))]
         cell_width = max(cell_len(c.text) for c in cells) + 2
         per_row = max(1, width // cell_width)
-        rows = []
         net = snap.scenario.architecture
+        rows = []
         for layer in range(1, net.depth + 1):
             names = [self._neuron_cell(snap, layer, k, False).text for k in range(net.sizes[layer])]
             line = "  ".join(names)
             if cell_len(line) > width:
                 line = line[: width - 1] + "…"
             rows.append([Cell(line, "dim")])
-        for start in range(0, len(cells), per_row):
+        table_rows = (len(cells) + per_row - 1) // per_row
+        first = 0
+        if table_rows > TABLE_ROWS:
+            first = min(max(0, self.selected // per_row - TABLE_ROWS // 2), table_rows - TABLE_ROWS)
+            shown = cells[first * per_row : (first + TABLE_ROWS) * per_row]
+            names = snap.scenario.param_names
+            note = _("{n} parameters; showing {a}–{b} (tab moves)").format(
+                n=len(cells), a=names[shown[0].param or 0], b=names[shown[-1].param or 0]
+            )
+            rows.append([Cell(note, "dim italic")])
+        for start in range(
+            first * per_row, min(len(cells), (first + TABLE_ROWS) * per_row), per_row
+        ):
             row: list[Cell] = []
             for cell in cells[start : start + per_row]:
                 row += [Cell(_pad(cell.text, cell_width - 2), cell.style, cell.param), Cell("  ")]

@@ -385,3 +385,32 @@ async def test_every_palette_command(tmp_path: Path) -> None:
             if app.fast_forward is None and app.snapshot.status.kind is StatusKind.CONVERGED:
                 break
         assert app.snapshot.status.kind is StatusKind.CONVERGED
+
+
+BIG = """
+name = "Big"
+learning_rate = 0.1
+loss = "mse"
+[network]
+layers = [6, 12, 12, 4]
+activations = ["tanh", "tanh", "sigmoid"]
+seed = 3
+[[samples]]
+x = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+y = [0.0, 1.0, 0.0, 1.0]
+"""
+
+
+async def test_a_network_too_big_to_draw_becomes_a_table() -> None:
+    from core.loader import parse
+
+    app = BackpropApp(parse(BIG, "big.toml"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "space", "space")
+        text = network_text(app)
+        lines = text.splitlines()
+        assert "┐" not in text  # no brackets: the table, not the drawing
+        assert all(len(line) <= 78 for line in lines)
+        assert "w1 " in text and "b1 " in text
+        await pilot.press("tab")
+        assert "Chain rule · w2" in str(app.query_one(ChainRulePanel).border_title)
