@@ -99,6 +99,53 @@ def width_of(text: str) -> int:
     return total
 
 
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` columns, broken at spaces or between CJK characters
+    (Chinese has no spaces to break at; a closing mark never starts a line)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in _words(paragraph):
+            if line and width_of(line) + width_of(word.rstrip()) > width:
+                lines.append(line.rstrip())
+                line = word.lstrip()
+            else:
+                line += word
+        lines.append(line.rstrip())
+    return lines
+
+
+_NO_LINE_START = set("，。：；、！？）」』》…,.:;!?)")
+
+
+def _words(text: str) -> list[str]:
+    """Pieces a line may break between: a word with its trailing space, or one CJK character."""
+    words: list[str] = []
+    current = ""
+    for ch in text:
+        if _wide(ch) or (ch in _NO_LINE_START and current and _wide(current[-1])):
+            if ch in _NO_LINE_START and words:
+                words[-1] += current + ch if current else ch
+                current = ""
+                continue
+            if current:
+                words.append(current)
+            current = ""
+            words.append(ch)
+        elif ch == " ":
+            words.append(current + ch)
+            current = ""
+        else:
+            current += ch
+    if current:
+        words.append(current)
+    return words
+
+
 def to_ascii(text: str) -> str:
     """Transliterate the maths glyphs for terminals and fonts without them."""
     return text.translate(_ASCII_TABLE)

@@ -136,7 +136,8 @@ def _main(argv: list[str] | None) -> int:
         args = build_parser().parse_args(argv)
     except UsageError as err:
         fail(f"{err} (see {PROG} --help)")
-    set_language(args.lang or detect())
+    # Plain ASCII cannot show Chinese: --ascii keeps to English unless asked otherwise.
+    set_language(args.lang or ("en" if args.ascii else detect()))
     if args.quiz and (args.headless or args.serve):
         fail("--quiz goes with the app; leave out --headless and --serve")
     if args.list:

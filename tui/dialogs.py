@@ -18,7 +18,9 @@ from core.loader import BUILTINS, ScenarioError, load, load_builtin
 from core.quiz import Grade, Question, grade, parse_answer
 from core.scenario import Scenario
 from core.session import Snapshot
-from core.text import fmt
+from core.text import fmt, wrap
+
+FEEDBACK_WIDTH = 64  # the quiz box is 70 wide
 
 HELP: list[tuple[str, str]] = [
     ("#", N_("Stepping")),
@@ -204,6 +206,6 @@ def feedback_text(result: Grade) -> Text:
         )
         if result.mistake is not None:
             out.append("\n" + _("Looks like: {name}.").format(name=result.mistake.name), "bold")
-            out.append("\n" + result.mistake.explanation)
+            out.append("\n" + "\n".join(wrap(result.mistake.explanation, FEEDBACK_WIDTH)))
     out.append("\n" + _("enter: carry on; the chain-rule panel shows the worked answer."), "dim")
     return out

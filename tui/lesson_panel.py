@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from core.i18n import _, language
 from core.session import Snapshot
-from core.text import to_ascii
+from core.text import to_ascii, wrap
 
 
 class LessonPanel(Static):
@@ -21,6 +21,9 @@ class LessonPanel(Static):
     def watch_snapshot(self) -> None:
         self._show()
 
+    def on_resize(self) -> None:
+        self._show()
+
     def _t(self, text: str) -> str:
         return to_ascii(text) if self.ascii_only else text
 
@@ -30,5 +33,6 @@ class LessonPanel(Static):
             return
         lessons = snap.scenario.lessons
         lesson = lessons.get(language()) or lessons.get("en")
-        note = lesson.note(snap.step, snap.phase.value) if lesson else ""
-        self.update(self._t(note))
+        note = self._t(lesson.note(snap.step, snap.phase.value) if lesson else "")
+        # Wrapped here, not by Textual, so Chinese (no spaces) breaks between characters.
+        self.update("\n".join(wrap(note, max(self.content_size.width, 20))))

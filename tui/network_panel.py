@@ -186,9 +186,11 @@ class NetworkPanel(Widget):
         if table_rows > TABLE_ROWS:
             first = min(max(0, self.selected // per_row - TABLE_ROWS // 2), table_rows - TABLE_ROWS)
             shown = cells[first * per_row : (first + TABLE_ROWS) * per_row]
-            names = snap.scenario.param_names
+            param_names = snap.scenario.param_names
             note = _("{n} parameters; showing {a}–{b} (tab moves)").format(
-                n=len(cells), a=names[shown[0].param or 0], b=names[shown[-1].param or 0]
+                n=len(cells),
+                a=param_names[shown[0].param or 0],
+                b=param_names[shown[-1].param or 0],
             )
             rows.append([Cell(note, "dim italic")])
         for start in range(

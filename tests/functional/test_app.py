@@ -411,6 +411,9 @@ async def test_a_network_too_big_to_draw_becomes_a_table() -> None:
         lines = text.splitlines()
         assert "┐" not in text  # no brackets: the table, not the drawing
         assert all(len(line) <= 78 for line in lines)
-        assert "w1 " in text and "b1 " in text
+        assert "292 parameters; showing w1–w18" in text and "w1 " in text
         await pilot.press("tab")
         assert "Chain rule · w2" in str(app.query_one(ChainRulePanel).border_title)
+        app.selected = app.snapshot.scenario.param_names.index("b1")
+        await pilot.pause()
+        assert "b1 " in network_text(app)  # the window follows the selection

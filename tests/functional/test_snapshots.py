@@ -47,3 +47,46 @@ def test_diverged(snap_compare, size) -> None:
 @pytest.mark.parametrize("size", [pytest.param((60, 18), id="60x18")])
 def test_terminal_too_small(snap_compare, size) -> None:
     assert snap_compare(BackpropApp(), terminal_size=size)
+
+
+@pytest.fixture
+def chinese():
+    from core.i18n import set_language
+
+    set_language("zh")
+    yield
+    set_language("en")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_chinese_story_after_backward(snap_compare, size, chinese) -> None:
+    assert snap_compare(BackpropApp(), press=["space", "space", "space"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_chinese_textbook_with_quiz_feedback(snap_compare, size, chinese) -> None:
+    app = BackpropApp(load_builtin("textbook-2-2-2"), quiz=True)
+
+    async def answer(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("space", "space", "space")
+        pilot.app.screen.query_one("#quiz-input").value = "0.000365"  # the updated-weight slip
+        await pilot.press("enter")
+
+    assert snap_compare(app, run_before=answer, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_chinese_help(snap_compare, size, chinese) -> None:
+    assert snap_compare(BackpropApp(), press=["question_mark"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_english_quiz_feedback(snap_compare, size) -> None:
+    app = BackpropApp(load_builtin("textbook-2-2-2"), quiz=True)
+
+    async def answer(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("space", "space", "space")
+        pilot.app.screen.query_one("#quiz-input").value = "0.000365"
+        await pilot.press("enter")
+
+    assert snap_compare(app, run_before=answer, terminal_size=size)
