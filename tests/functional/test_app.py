@@ -10,6 +10,7 @@ from textual.widgets import Input
 
 from core.loader import load_builtin
 from core.session import Phase, StatusKind
+from tui import keys
 from tui.app import SPEEDS, BackpropApp
 from tui.chain_panel import ChainRulePanel
 from tui.dialogs import EditValueScreen, HelpScreen, OpenScenarioScreen
@@ -293,10 +294,8 @@ async def test_fast_forward_can_be_interrupted() -> None:
     app = BackpropApp(slow)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f")
-        await pilot.pause(0.3)
         assert app.fast_forward is not None
         await pilot.press("escape")
-        await pilot.pause(0.1)
         assert app.fast_forward is None
         step = app.snapshot.step
         assert 0 < step < 10_000_000
@@ -349,42 +348,54 @@ PALETTE = [
     ("Loss curve / landscape", lambda a: a.view == "landscape"),
     ("Auto-run faster", lambda a: a.speed == SPEEDS[3]),
     ("Auto-run slower", lambda a: a.speed == SPEEDS[2]),
+    ("Quiz on/off", lambda a: a.quiz),
+    ("Quiz on/off", lambda a: not a.quiz),
+    ("Lesson notes on/off", lambda a: not a.lesson),
     ("Auto-run on/off", lambda a: a.auto),
     ("Auto-run on/off", lambda a: not a.auto),
+    ("Save trace", lambda a: len(list(a.save_dir.glob("backprop-trace-*.md"))) == 1),
     ("Help", lambda a: isinstance(a.screen, HelpScreen)),
 ]
+DIALOGS = {"Edit value": EditValueScreen, "Open scenario": OpenScenarioScreen}
 
 
-async def test_every_palette_command(tmp_path: Path) -> None:
+async def test_every_palette_command_does_what_it_says(tmp_path: Path) -> None:
     app = BackpropApp(load_builtin("weight-and-bias"), save_dir=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-
-        async def run(title: str) -> None:
-            await pilot.press("ctrl+p")
-            await pilot.pause()
-            assert isinstance(app.screen, CommandPalette)
-            app.screen.query_one(Input).value = title
-            await pilot.pause(0.1)
-            await pilot.press("enter")
-
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        ours = [c.title for c in keys.COMMANDS]
+        assert set(ours) <= set(commands)  # every one of ours is in the palette
+        tested = {title for title, _check in PALETTE} | set(DIALOGS) | {"Fast-forward"}
+        assert set(ours) == tested  # and each is checked below
         for title, check in PALETTE:
-            await run(title)
+            await commands[title].callback()
+            await pilot.pause()
             assert check(app), title
         await pilot.press("escape")
-        await run("Save trace")
-        assert len(list(tmp_path.glob("backprop-trace-*.md"))) == 1
-        await run("Edit value")
-        assert isinstance(app.screen, EditValueScreen)
-        await pilot.press("escape")
-        await run("Open scenario")
-        assert isinstance(app.screen, OpenScenarioScreen)
-        await pilot.press("escape")
-        await run("Fast-forward")
+        for title, screen in DIALOGS.items():
+            await commands[title].callback()
+            await pilot.pause()
+            assert isinstance(app.screen, screen), title
+            await pilot.press("escape")
+        await commands["Fast-forward"].callback()
         for _ in range(100):
             await pilot.pause(0.05)
             if app.fast_forward is None and app.snapshot.status.kind is StatusKind.CONVERGED:
                 break
         assert app.snapshot.status.kind is StatusKind.CONVERGED
+
+
+async def test_the_palette_itself_finds_and_runs_a_command() -> None:
+    app = BackpropApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        app.screen.query_one(Input).value = "One whole step"
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.snapshot.step == 1
 
 
 BIG = """
