@@ -89,6 +89,9 @@ class NetworkPanel(Widget):
                     return self._assemble(rows)
         return self._assemble(self._table(snap, width))
 
+    def _t(self, text: str) -> str:
+        return to_ascii(text) if self.ascii_only else text
+
     def _title(self, snap: Snapshot) -> str:
         n = len(snap.scenario.samples)
         title = _("Network")
@@ -118,6 +121,7 @@ class NetworkPanel(Widget):
         style = "bold" if on_path else ""
         if index == self.selected:
             style = "reverse bold"
+        parts = [self._t(p) for p in parts]
         return Cell(" ".join(parts), style, index, tuple(parts))
 
     def _neuron_cell(self, snap: Snapshot, layer: int, k: int, on_path: bool) -> Cell:
@@ -130,7 +134,7 @@ class NetworkPanel(Widget):
             value = signed(trace.a[layer][k], VALUE_DIGITS)
         else:
             value = "?"
-        return Cell(f"{name} {value}", "bold underline" if on_path else "")
+        return Cell(self._t(f"{name} {value}"), "bold underline" if on_path else "")
 
     def _graph(self, snap: Snapshot, level: int) -> list[list[Cell]]:
         """Each neuron beside a bracket of what it sums: its weighted inputs, then its bias."""
@@ -153,14 +157,14 @@ class NetworkPanel(Widget):
                     if r < len(terms):
                         index = terms[r]
                         cell = self._param_cell(snap, index, index in path_params, level)
-                        edges.append([cell, Cell(_bracket(r, len(terms)))])
+                        edges.append([cell, Cell(self._t(_bracket(r, len(terms))))])
                     else:
                         edges.append([Cell("")])
                 rows: Column = [[self._neuron_cell(snap, layer, j, (layer, j) in path_neurons)]]
                 if is_output:
                     target = snap.scenario.samples[self.sample].y[j]
                     rows.append(
-                        [Cell(f"{net.target_name(j)} {signed(target, VALUE_DIGITS)}", "dim")]
+                        [Cell(self._t(f"{net.target_name(j)} {signed(target, VALUE_DIGITS)}"), "dim")]
                     )
                 rows += [[Cell("")] for _row in range(block - len(rows))]
                 neurons += rows
@@ -192,7 +196,7 @@ class NetworkPanel(Widget):
                 a=param_names[shown[0].param or 0],
                 b=param_names[shown[-1].param or 0],
             )
-            rows.append([Cell(note, "dim italic")])
+            rows.append([Cell(self._t(note), "dim italic")])
         for start in range(
             first * per_row, min(len(cells), (first + TABLE_ROWS) * per_row), per_row
         ):
@@ -208,7 +212,7 @@ class NetworkPanel(Widget):
         for y, row in enumerate(rows):
             x = 0
             for cell in row:
-                text = to_ascii(cell.text) if self.ascii_only else cell.text
+                text = cell.text
                 out.append(text, cell.style)
                 if cell.param is not None:
                     self._hits.append((y, x, x + cell_len(text), cell.param))
