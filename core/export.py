@@ -33,8 +33,8 @@ def rows(snap: Snapshot) -> list[TraceRow]:
     sc = snap.scenario
     hist = snap.history
     out = []
-    for k in range(hist.count):
-        ev = evaluate(sc.architecture, sc.loss, hist.params_at(k), sc.samples)
+    for k, params in enumerate(hist.iter_params()):
+        ev = evaluate(sc.architecture, sc.loss, params, sc.samples)
         lr = hist.rates[k - 1] if k else None
         out.append(TraceRow(k, ev.loss, ev.params, ev.grads, lr))
     return out
@@ -193,8 +193,8 @@ def replayed_updates(snap: Snapshot) -> Iterator[Snapshot]:
     sc = snap.scenario
     hist = snap.history
     trainable = sc.architecture.trainable
-    for k in range(1, hist.count):
-        ev = evaluate(sc.architecture, sc.loss, hist.params_at(k - 1), sc.samples)
+    for k, before in enumerate(itertools.islice(hist.iter_params(), hist.count - 1), start=1):
+        ev = evaluate(sc.architecture, sc.loss, before, sc.samples)
         lr = hist.rates[k - 1]
         yield Snapshot(
             scenario=sc,
@@ -281,11 +281,11 @@ def to_markdown(snap: Snapshot, score: Score | None = None, max_steps: int | Non
         lines += ["## Chain rule", ""]
         if steps < snap.step:
             lines += [f"Written out for the first {steps} of the {snap.step} steps.", ""]
-    for update in itertools.islice(replayed_updates(snap), steps):
+    recorded_steps = itertools.islice(snap.history.iter_params(), 1, None)
+    for update, recorded in zip(itertools.islice(replayed_updates(snap), steps), recorded_steps):
         lines += [f"### Step {update.step}", ""]
         for p in trained:
             lines += [f"#### {p.name}", "", "```text", *chain_lines(update, p.index), "```", ""]
-        recorded = snap.history.params_at(update.step)
         edited = [
             f"{p.name} = {_num(recorded[p.index])}"
             for p in sc.architecture.params

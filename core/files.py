@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
+
+# os.link fails with these where the filesystem has no hard links (FAT and exFAT on USB sticks,
+# some network shares); write_new then claims the name with an exclusive create instead.
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
 
 
 def write_new(directory: str | os.PathLike[str], stem: str, suffix: str, text: str) -> Path:
@@ -12,6 +17,8 @@ def write_new(directory: str | os.PathLike[str], stem: str, suffix: str, text: s
 
     The content goes to a temporary file first and is then linked into place, so a reader
     (or a crash) sees the whole file or none of it, and an existing file is never replaced.
+    Without hard links, the name is claimed by creating it exclusively (empty) and the whole
+    file is then renamed onto the claim: an existing file is still never replaced.
     """
     folder = Path(directory)
     fd, tmp = tempfile.mkstemp(prefix=".backprop-", suffix=".tmp", dir=folder)
@@ -20,16 +27,33 @@ def write_new(directory: str | os.PathLike[str], stem: str, suffix: str, text: s
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        links = True
         for number in range(1, 10_000):
             target = folder / f"{stem}-{number:03d}{suffix}"
+            if links:
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    continue
+                except OSError as err:
+                    if err.errno not in _NO_HARD_LINKS:
+                        raise
+                    links = False
+                else:
+                    return target
             try:
-                os.link(tmp, target)
+                os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             except FileExistsError:
                 continue
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
             return target
         raise FileExistsError(f"no free file name for {stem}-NNN{suffix} in {folder}")
     finally:
-        os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import sys
-from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -91,13 +90,14 @@ class Trainer:
         lr: float,
         steps: int,
         data: tuple[float, ...],
-        history: tuple[array[float], array[float], array[float]],
+        record: tuple[Callable[[float], None], Callable[[tuple[float, ...]], None],
+                      Callable[[float], None]],
         limits: Limits | None,
         stop: tuple[float, float] | None,
     ) -> RunResult:
         """Take up to `steps` steps from `params` (whose gradients are `grads`) at rate `lr`.
 
-        Each step appends its rate, parameters and loss to `history` (rates, params, losses).
+        Each step is recorded through `record` (put_rate, put_params, put_loss), in that order.
         With `limits`, a step that does not pass the divergence screen ends the run (CHECK);
         with `stop` (loss tolerance, gradient tolerance), a step that meets either ends it (STOP).
         """
@@ -110,7 +110,7 @@ class Trainer:
         big = max(abs(p) for p in params) if params else 0.0
         frozen = [abs(p) for p, f in zip(params, self._frozen) if f]
         frozen_big = max(frozen) if frozen else 0.0
-        rates, hist_params, losses = history
+        put_rate, put_params, put_loss = record
         lim = limits or Limits(0.0, 0.0, 0.0)
         loss_tol, grad_tol = stop or (0.0, 0.0)
         taken, new_params, reason = fn(
@@ -119,9 +119,9 @@ class Trainer:
             lr,
             steps,
             data,
-            hist_params.extend,
-            losses.append,
-            rates.append,
+            put_params,
+            put_loss,
+            put_rate,
             big,
             frozen_big,
             lim.loss_limit,

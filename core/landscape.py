@@ -10,6 +10,11 @@ from core.network import evaluate
 from core.session import Snapshot
 
 POINTS = 61
+MIN_POINTS = 9
+# Evaluations cost parameters × samples each; the view gets about this much in all, so that a
+# big network draws a coarser landscape instead of freezing the app (61 points for the
+# built-ins, 9 for the largest the loader allows).
+WORK = 2**21
 
 
 @dataclass(frozen=True)
@@ -22,9 +27,12 @@ class Landscape:
     tangent: tuple[tuple[float, float], tuple[float, float]] | None
 
 
-def landscape(snap: Snapshot, index: int, points: int = POINTS) -> Landscape:
+def landscape(snap: Snapshot, index: int, points: int | None = None) -> Landscape:
     """J(θ) on a window that holds the current value and the path the parameter took."""
     sc = snap.scenario
+    if points is None:
+        work = max(1, len(sc.initial_params) * len(sc.samples))
+        points = max(MIN_POINTS, min(POINTS, WORK // work))
     base = list(snap.evaluation.params)
     here = base[index]
     if not math.isfinite(here):

@@ -30,6 +30,10 @@ MAX_LAYERS = 8
 MAX_NEURONS = 64
 MAX_PARAMS = 4096
 MAX_SAMPLES = 1024
+# Parameters × samples: what one evaluation (forward and backward pass) costs. The largest
+# network with every sample would take seconds a step and freeze the app; this keeps a step of
+# the generic code near a tenth of a second (4,096 parameters with 64 samples, or 256 with 1,024).
+MAX_WORK = 2**18
 MAX_STEPS = 10_000_000
 MAX_TEXT = 2000
 PHASES = ("ready", "forward", "loss", "backward", "update")
@@ -111,7 +115,51 @@ def load_file(path: str | os.PathLike[str]) -> Scenario:
     return parse(text, where, default_name=p.stem)
 
 
+# tomllib's time and memory grow with the square of the parts of a dotted key (a.b.c… = 1):
+# 8,000 parts, a 16 KB file, take 260 MB. A scenario's keys have at most three parts, so a key
+# of more than this many is refused before tomllib sees it.
+MAX_KEY_PARTS = 16
+# The text as TOML's lexer sees it, enough to find dotted keys, in one pass (no backtracking):
+# multi-line strings, one-line strings (a key part when quoted), bare words, blanks, dots.
+_TOKENS = re.compile(
+    r'"""[\s\S]*?(?:"""|\Z)'
+    r"|'''[\s\S]*?(?:'''|\Z)"
+    r"""|(?P<part>"[^"\\\n]*(?:\\.[^"\\\n]*)*"?|'[^'\n]*'?|[A-Za-z0-9_-]+)"""
+    r"|(?P<blank>[ \t]+)"
+    r"|(?P<dot>\.)"
+    r"|[\s\S]"
+)
+
+
+def _deep_key(text: str) -> int | None:
+    """Where a dotted key of more than MAX_KEY_PARTS parts starts, if there is one."""
+    parts, start, want_part = 0, 0, True
+    for token in _TOKENS.finditer(text):
+        kind = token.lastgroup
+        if kind == "blank":
+            continue
+        if kind == "part":
+            if not want_part or parts == 0:
+                parts, start = 0, token.start()
+            parts += 1
+            if parts > MAX_KEY_PARTS:
+                return start
+            want_part = False
+        elif kind == "dot" and not want_part:
+            want_part = True
+        else:
+            parts, want_part = 0, True
+    return None
+
+
 def parse(text: str, where: str, default_name: str | None = None) -> Scenario:
+    deep = _deep_key(text)
+    if deep is not None:
+        line = text.count("\n", 0, deep) + 1
+        raise ScenarioError(
+            f"{where}: line {line}: a dotted key of more than {MAX_KEY_PARTS} parts "
+            "(a scenario's keys have at most 3)"
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -131,6 +179,8 @@ def parse(text: str, where: str, default_name: str | None = None) -> Scenario:
 
 
 def _hint(word: str, choices: Sequence[str]) -> str:
+    if len(word) > 2 * SHOWN_CHARS:
+        return ""  # not a typo of a short name; and difflib's time grows with the length
     near = difflib.get_close_matches(word, choices, n=1)
     return f"did you mean {near[0]}? " if near else ""
 
@@ -140,11 +190,21 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+SHOWN_CHARS = 40  # a name from the file is cut to this in a message, which stays one short line
 
 
 def _key(name: str) -> str:
     """A TOML key as the user would write it; quoted (and escaped) unless it is a bare key."""
-    return name if _PLAIN_KEY.fullmatch(name) else repr(name)
+    if len(name) <= SHOWN_CHARS and _PLAIN_KEY.fullmatch(name):
+        return name
+    return _quoted(name)
+
+
+def _quoted(text: str) -> str:
+    """repr() of a name from the file, cut short if it is long."""
+    if len(text) <= SHOWN_CHARS:
+        return repr(text)
+    return repr(text[:SHOWN_CHARS]) + f"… ({len(text):,} characters)"
 
 
 def _number(value: int | float) -> str:
@@ -272,7 +332,7 @@ class _Reader:
         if loss_name not in LOSSES:
             raise self.fail(
                 "loss",
-                f"unknown loss {loss_name!r} "
+                f"unknown loss {_quoted(loss_name)} "
                 f"({_hint(loss_name, list(LOSSES))}choose from {', '.join(LOSSES)})",
             )
         if "network" not in data:
@@ -335,7 +395,7 @@ class _Reader:
             if act not in ACTIVATIONS:
                 raise self.fail(
                     key,
-                    f"unknown activation {act!r} "
+                    f"unknown activation {_quoted(act)} "
                     f"({_hint(act, list(ACTIVATIONS))}choose from {', '.join(ACTIVATIONS)})",
                 )
             acts.append(ACTIVATIONS[act])
@@ -413,6 +473,14 @@ class _Reader:
             raise self.fail("samples", "empty (give at least one [[samples]] table with x and y)")
         if len(items) > MAX_SAMPLES:
             raise self.fail("samples", f"{len(items)} samples; the limit is {MAX_SAMPLES}")
+        work = len(items) * len(arch.params)
+        if work > MAX_WORK:
+            raise self.fail(
+                "samples",
+                f"{len(items)} samples for {len(arch.params)} parameters is {work:,} per step; "
+                f"the limit is {MAX_WORK:,} (parameters × samples): "
+                "use fewer samples or a smaller network",
+            )
         n_in, n_out = arch.sizes[0], arch.sizes[-1]
         result = []
         for i, item in enumerate(items):
@@ -473,7 +541,7 @@ class _Reader:
                 if phase not in PHASES:
                     raise self.fail(
                         f"{skey}.phase",
-                        f"unknown phase {phase!r} "
+                        f"unknown phase {_quoted(phase)} "
                         f"({_hint(phase, PHASES)}choose from {', '.join(PHASES)})",
                     )
                 text = self.required(entry, "text", f"{skey}.text", "the note to show")

@@ -14,7 +14,7 @@ from core.files import write_atomic
 from core.loader import ScenarioError, parse
 from core.session import Phase, Session, Snapshot
 
-VERSION = 1
+VERSION = 2
 MAX_BYTES = 256 * 1024 * 1024
 
 
@@ -54,25 +54,49 @@ def _unpack(text: object, what: str) -> array[float]:
     return data
 
 
+def _vectors(value: object, what: str) -> list[tuple[float, ...]]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, list)
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+        for v in value
+    ):
+        raise SessionFileError(f"{what} are not lists of numbers")
+    return [tuple(float(x) for x in v) for v in value]
+
+
+def _vectors_by_step(value: object) -> dict[int, tuple[float, ...]]:
+    if not isinstance(value, dict):
+        raise SessionFileError("its edits are not a table")
+    try:
+        steps = [int(k) for k in value]
+    except ValueError:
+        raise SessionFileError("its edits name steps that are not numbers") from None
+    return dict(zip(steps, _vectors(list(value.values()), "its edits"), strict=True))
+
+
 def dumps(snap: Snapshot, ui: dict[str, Any] | None = None) -> str:
     hist = snap.history
-    n = hist.n
     doc = {
         "format": "backprop-tui session",
         "version": VERSION,
-        "scenario": {"name": snap.scenario.name, "source": snap.scenario.source,
-                     "toml": snap.scenario.text},
+        "scenario": {
+            "name": snap.scenario.name,
+            "source": snap.scenario.source,
+            "toml": snap.scenario.text,
+        },
         "learning_rate": snap.learning_rate,
         "phase": snap.phase.value,
         "history": {
             "steps": hist.count,
-            "params": _pack(hist.params[: hist.count * n]),
+            "checkpoints": _pack(hist.checkpoints),
+            "edits": {str(k): list(p) for k, p in hist.edits.items()},
+            "recent": [list(p) for p in hist.recent],
             "losses": _pack(hist.losses[: hist.count]),
             "rates": _pack(hist.rates[: hist.count - 1]),
         },
         "ui": ui or {},
     }
-    return json.dumps(doc, ensure_ascii=False)
+    return json.dumps(doc, ensure_ascii=False, allow_nan=True)
 
 
 def save(snap: Snapshot, ui: dict[str, Any] | None = None, path: Path | None = None) -> Path:
@@ -113,11 +137,17 @@ def loads(text: str) -> tuple[Session, dict[str, Any]]:
     hist = doc.get("history")
     if not isinstance(hist, dict):
         raise SessionFileError("its history is missing")
-    params = _unpack(hist.get("params"), "the parameter history")
+    checkpoints = _unpack(hist.get("checkpoints"), "the parameter checkpoints")
     losses = _unpack(hist.get("losses"), "the loss history")
     rates = _unpack(hist.get("rates"), "the learning-rate history")
+    edits = _vectors_by_step(hist.get("edits"))
+    recent = _vectors(hist.get("recent"), "the latest parameters")
+    if len(recent) != 2:
+        raise SessionFileError("its latest parameters are missing")
     try:
-        session = Session.restore(scenario, float(lr), params, losses, rates, phase)
+        session = Session.restore(
+            scenario, float(lr), phase, checkpoints, edits, (recent[0], recent[1]), losses, rates
+        )
     except ValueError as err:
         raise SessionFileError(str(err)) from None
     ui = doc.get("ui")

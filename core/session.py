@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 
+from core.history import History, HistoryView
 from core.i18n import _
 from core.kernel import CHECK, Limits, trainer_for
 from core.network import Evaluation, apply_update, evaluate
 from core.scenario import Scenario
 from core.text import fmt
 
-CURVE_POINTS = 400  # the loss curve handed to the UI never has more points than this
 LOSS_BLOWUP = 1e3  # loss this many times its starting value (or 1) means diverged
 STEP_BLOWUP = 1e3  # a parameter moving this many times (1 + largest |θ|) in one step: diverged
 PARAM_LIMIT = 1e6
@@ -62,80 +62,6 @@ class Status:
 
 class PhaseOrderError(ValueError):
     """A phase was asked for out of order (e.g. backward before the loss)."""
-
-
-class History:
-    """Parameter vectors, losses and learning rates per step, packed in arrays (8 bytes a number).
-
-    Only ever appended to in place; truncating or editing builds new arrays, so a view
-    that reads a prefix never sees it change.
-    """
-
-    def __init__(self, n_params: int) -> None:
-        self.n = n_params
-        self.params = array("d")
-        self.losses = array("d")
-        self.rates = array("d")  # rates[k]: learning rate of the update from step k to k + 1
-
-    def __len__(self) -> int:
-        return len(self.losses)
-
-    def append(self, params: tuple[float, ...], loss: float) -> None:
-        self.params.extend(params)
-        self.losses.append(loss)
-
-    def params_at(self, step: int) -> tuple[float, ...]:
-        return tuple(self.params[step * self.n : (step + 1) * self.n])
-
-    def truncate(self, count: int) -> None:
-        if count < len(self):
-            self.params = self.params[: count * self.n]
-            self.losses = self.losses[:count]
-            self.rates = self.rates[: count - 1]
-
-    def replace_last(self, params: tuple[float, ...], loss: float) -> None:
-        count = len(self)
-        self.params = self.params[: (count - 1) * self.n]
-        self.losses = self.losses[: count - 1]
-        self.append(params, loss)
-
-    def view(self) -> HistoryView:
-        return HistoryView(self.params, self.losses, self.rates, len(self), self.n)
-
-
-@dataclass(frozen=True)
-class HistoryView:
-    """A read-only window on the first `count` steps of a History."""
-
-    params: array[float]
-    losses: array[float]
-    rates: array[float]
-    count: int
-    n: int
-
-    def params_at(self, step: int) -> tuple[float, ...]:
-        return tuple(self.params[step * self.n : (step + 1) * self.n])
-
-    def sampled_steps(self, count: int, points: int = CURVE_POINTS) -> range:
-        """At most about `points` evenly spaced steps of the first `count`, always with the last."""
-        stride = max(1, math.ceil(count / points))
-        return range(0, count, stride)
-
-    def curve(self, count: int, points: int = CURVE_POINTS) -> tuple[tuple[int, float], ...]:
-        steps = self.sampled_steps(count, points)
-        values = self.losses[steps.start : steps.stop : steps.step]
-        pairs = list(zip(steps, values))
-        if count and pairs[-1][0] != count - 1:
-            pairs.append((count - 1, self.losses[count - 1]))
-        return tuple(pairs)
-
-    def trajectory(self, index: int, points: int = CURVE_POINTS) -> tuple[float, ...]:
-        """Values one parameter took over the history, sampled like the curve."""
-        steps = self.sampled_steps(self.count, points)
-        n = self.n
-        values = list(self.params[index : self.count * n : n * steps.step])
-        values.append(self.params[(self.count - 1) * n + index])
-        return tuple(values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,8 +145,12 @@ class Session:
         self._packed = None if self._trainer is None else self._trainer.pack(scenario.samples)
         self._start()
 
+    def _replay(self, params: tuple[float, ...], lr: float) -> tuple[float, ...]:
+        """One update, exactly as the session made it (the history recomputes steps with it)."""
+        return apply_update(params, self._evaluate(params).grads, lr, self._trainable)
+
     def _start(self) -> None:
-        self._history = History(len(self.scenario.initial_params))
+        self._history = History(len(self.scenario.initial_params), self._replay)
         self._eval = self._evaluate(self.scenario.initial_params)
         self._history.append(self._eval.params, self._eval.loss)
         self._shown = self._eval
@@ -236,23 +166,25 @@ class Session:
         cls,
         scenario: Scenario,
         learning_rate: float,
-        params: array[float],
+        phase: Phase,
+        checkpoints: array[float],
+        edits: Mapping[int, tuple[float, ...]],
+        recent: tuple[tuple[float, ...], tuple[float, ...]],
         losses: array[float],
         rates: array[float],
-        phase: Phase,
     ) -> Session:
-        """A session rebuilt from a saved history; undo walks back through its steps."""
+        """A session rebuilt from a saved history; undo walks back through its steps.
+
+        Raises ValueError if the parts do not fit together or the network.
+        """
         n = len(scenario.initial_params)
         count = len(losses)
-        if count < 1 or len(params) != count * n or len(rates) != count - 1:
-            raise ValueError("the saved history's lengths do not fit together")
         if phase is Phase.UPDATE and count < 2:
             raise ValueError("an update phase needs a step before it")
         if phase is Phase.READY and count > 1:
             phase = Phase.UPDATE  # READY happens only at step 0 (or after an edit)
         session = cls(scenario, learning_rate)
-        history = History(n)
-        history.params, history.losses, history.rates = params, losses, rates
+        history = History.from_parts(n, session._replay, checkpoints, edits, recent, losses, rates)
         session._history = history
         session._step = count - 1
         session._phase = phase
@@ -419,7 +351,7 @@ class Session:
             self._lr,
             steps,
             self._packed,
-            (history.rates, history.params, history.losses),
+            (history.rates.append, history.put_params, history.put_loss),
             limits,
             (s.loss_tolerance, s.gradient_tolerance) if stop_when_done else None,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -40,6 +41,7 @@ FF_CHUNK = 100  # fast-forward steps between looks at the clock
 FF_SLICE = 0.03  # seconds of computing before the UI gets a turn
 FF_PAUSE = 0.01
 FF_REDRAW = 0.25  # seconds between redraws of the panels while fast-forwarding
+AUTO_DRAWS = 4  # at most this many frames a second while auto-running
 MARKDOWN_STEPS = 20  # the saved report writes the chain rule out for this many steps
 
 # While fast-forwarding, only these actions make sense.
@@ -69,17 +71,19 @@ class BackpropApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (32, "-tall")]
     BINDINGS = keys.BINDINGS
 
-    snapshot: reactive[Snapshot | None] = reactive(None)
-    selected: reactive[int] = reactive(0)
-    sample: reactive[int] = reactive(0)
-    view: reactive[str] = reactive("curve")
-    auto: reactive[bool] = reactive(False)
-    speed: reactive[float] = reactive(SPEEDS[DEFAULT_SPEED])
-    fast_forward: reactive[float | None] = reactive(None)
-    quiz: reactive[bool] = reactive(False)
-    score: reactive[Score] = reactive(Score())
-    lesson: reactive[bool] = reactive(True)
-    ascii_only: reactive[bool] = reactive(False)
+    # repaint=False: the panels bound to these repaint themselves; an App reactive that
+    # repaints would redraw every cell of the screen (bytes on the SSH link) on each change.
+    snapshot: reactive[Snapshot | None] = reactive(None, repaint=False)
+    selected: reactive[int] = reactive(0, repaint=False)
+    sample: reactive[int] = reactive(0, repaint=False)
+    view: reactive[str] = reactive("curve", repaint=False)
+    auto: reactive[bool] = reactive(False, repaint=False)
+    speed: reactive[float] = reactive(SPEEDS[DEFAULT_SPEED], repaint=False)
+    fast_forward: reactive[float | None] = reactive(None, repaint=False)
+    quiz: reactive[bool] = reactive(False, repaint=False)
+    score: reactive[Score] = reactive(Score(), repaint=False)
+    lesson: reactive[bool] = reactive(True, repaint=False)
+    ascii_only: reactive[bool] = reactive(False, repaint=False)
 
     def __init__(
         self,
@@ -100,6 +104,7 @@ class BackpropApp(App[int]):
         self.state_file = state_file  # where the session is kept on exit or hang-up (None: nowhere)
         self.handle_signals = handle_signals
         self._timer: Timer | None = None
+        self._footer_state: tuple[object, ...] = ()
         for key, bindings in self._bindings.key_to_bindings.items():
             self._bindings.key_to_bindings[key] = [keys.translated(b) for b in bindings]
         self.set_reactive(BackpropApp.snapshot, self.session.snapshot)
@@ -243,11 +248,27 @@ class BackpropApp(App[int]):
             return None
         return True
 
+    def _refresh_footer(self) -> None:
+        """The footer is rebuilt (and its old keys leak, Textual #6666) on every refresh_bindings:
+        ask for it only when an answer of check_action can have changed."""
+        snap = self.snapshot
+        state = (
+            self.fast_forward is None,
+            self.auto,
+            self.quiz,
+            snap.can_undo if snap else None,
+            snap.status.kind if snap else None,
+            id(snap.scenario) if snap else None,
+        )
+        if state != self._footer_state:
+            self._footer_state = state
+            self.refresh_bindings()
+
     def watch_snapshot(self) -> None:
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def watch_fast_forward(self) -> None:
-        self.refresh_bindings()
+        self._refresh_footer()
 
     def watch_auto(self, running: bool) -> None:
         if running:
@@ -255,7 +276,9 @@ class BackpropApp(App[int]):
         elif self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self.refresh_bindings()
+            if self.snapshot is not self.session.snapshot:
+                self._show(self.session.snapshot)  # the steps auto-run did not draw
+        self._refresh_footer()
 
     def watch_speed(self) -> None:
         if self.auto:
@@ -270,7 +293,12 @@ class BackpropApp(App[int]):
         if self.session.status().done:
             self.auto = False
             return
-        self._show(self.session.step())
+        snap = self.session.step()
+        # Faster than AUTO_DRAWS steps a second, draw every few steps (as fast-forward does):
+        # the eye cannot follow more, and a lab server carries many students.
+        every = max(1, math.ceil(self.speed / AUTO_DRAWS - 1e-9))
+        if snap.status.done or snap.step % every == 0:
+            self._show(snap)
 
     def action_phase(self) -> None:
         self._advance(whole_step=False)
@@ -476,6 +504,12 @@ class BackpropApp(App[int]):
     def action_quit(self) -> None:  # type: ignore[override]
         self.keep_session()
         self.exit(0)
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """The palette's screenshot goes where reports go (not ~/Downloads): we write only there."""
+        return super().deliver_screenshot(filename, path or str(self.save_dir), time_format)
 
     def on_network_panel_selected(self, message: NetworkPanel.Selected) -> None:
         self.selected = message.index

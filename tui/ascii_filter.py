@@ -10,10 +10,35 @@ from textual.color import Color
 from textual.filter import LineFilter
 
 _LOOKALIKE = {
-    "∂": "d", "ŷ": "y", "·": "*", "−": "-", "←": "<", "→": ">", "σ": "s", "Σ": "E",
-    "²": "2", "½": "h", "≤": "<", "≥": ">", "×": "x", "…": ".", "′": "'", "✔": "v",
-    "✗": "x", "⏎": "R", "•": "*", "●": "o", "○": "o", "▶": ">", "▸": ">", "–": "-",
-    "—": "-", "↑": "^", "↓": "v", "↔": "=", "\u00a0": " ",
+    "∂": "d",
+    "ŷ": "y",
+    "·": "*",
+    "−": "-",
+    "←": "<",
+    "→": ">",
+    "σ": "s",
+    "Σ": "E",
+    "²": "2",
+    "½": "h",
+    "≤": "<",
+    "≥": ">",
+    "×": "x",
+    "…": ".",
+    "′": "'",
+    "✔": "v",
+    "✗": "x",
+    "⏎": "R",
+    "•": "*",
+    "●": "o",
+    "○": "o",
+    "▶": ">",
+    "▸": ">",
+    "–": "-",
+    "—": "-",
+    "↑": "^",
+    "↓": "v",
+    "↔": "=",
+    "\u00a0": " ",
 }
 
 
@@ -58,7 +83,8 @@ def to_ascii_cells(text: str) -> str:
 class AsciiFilter(LineFilter):
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
         return [
-            seg if seg.control or seg.text.isascii()
+            seg
+            if seg.control or seg.text.isascii()
             else Segment(to_ascii_cells(seg.text), seg.style, seg.control)
             for seg in segments
         ]

@@ -90,18 +90,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PARAM",
         help="with --headless: write out the chain rule for PARAM at each step",
     )
-    parser.add_argument("--quiz", action="store_true",
-                        help="quiz mode: predict each gradient and new value before it is shown")
-    parser.add_argument("--lang", choices=LANGUAGES,
-                        help="language of the app (default: from LANG / LC_ALL)")
-    parser.add_argument("--resume", action="store_true",
-                        help="carry on with the session saved when the app last closed")
-    parser.add_argument("--ascii", action="store_true",
-                        help="plain ASCII only: no box-drawing or braille glyphs")
-    parser.add_argument("--no-mouse", action="store_true",
-                        help="no mouse tracking (nothing sent over the link on mouse moves)")
-    parser.add_argument("--serve", action="store_true",
-                        help="serve the app to a web browser (textual-serve)")
+    parser.add_argument(
+        "--quiz",
+        action="store_true",
+        help="quiz mode: predict each gradient and new value before it is shown",
+    )
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, help="language of the app (default: from LANG / LC_ALL)"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="carry on with the session saved when the app last closed",
+    )
+    parser.add_argument(
+        "--ascii", action="store_true", help="plain ASCII only: no box-drawing or braille glyphs"
+    )
+    parser.add_argument(
+        "--no-mouse",
+        action="store_true",
+        help="no mouse tracking (nothing sent over the link on mouse moves)",
+    )
+    parser.add_argument(
+        "--serve", action="store_true", help="serve the app to a web browser (textual-serve)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8000, help="with --serve (default 8000)")
     return parser
@@ -254,9 +266,11 @@ def serve(argv: list[str], args: argparse.Namespace) -> int:
         forwarded.append(arg)
     command = shlex.join([sys.executable, "-m", "tui", *forwarded])
     if args.host not in LOOPBACK:
-        print(f"{PROG}: warning: serving on {args.host}:{args.port}: anyone who can reach this "
-              "machine can use it, and there is no login; prefer 127.0.0.1 with an SSH tunnel",
-              file=sys.stderr)
+        print(
+            f"{PROG}: warning: serving on {args.host}:{args.port}: anyone who can reach this "
+            "machine can use it, and there is no login; prefer 127.0.0.1 with an SSH tunnel",
+            file=sys.stderr,
+        )
     Server(command, host=args.host, port=args.port, title="backprop-tui").serve()
     return 0
 

@@ -14,6 +14,8 @@ class LessonPanel(Static):
     snapshot: reactive[Snapshot | None] = reactive(None)
     ascii_only: reactive[bool] = reactive(False)
 
+    _shown: str | None = None
+
     def on_mount(self) -> None:
         self.border_title = self._t(_("Lesson · n hides"))
         self._show()
@@ -35,4 +37,7 @@ class LessonPanel(Static):
         lesson = lessons.get(language()) or lessons.get("en")
         note = self._t(lesson.note(snap.step, snap.phase.value) if lesson else "")
         # Wrapped here, not by Textual, so Chinese (no spaces) breaks between characters.
-        self.update("\n".join(wrap(note, max(self.content_size.width, 20))))
+        text = "\n".join(wrap(note, max(self.content_size.width, 20)))
+        if text != self._shown:  # an unchanged note costs nothing on the link
+            self._shown = text
+            self.update(text)

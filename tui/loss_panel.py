@@ -9,6 +9,7 @@ from core.i18n import _
 from core.landscape import landscape, log_axis, plottable, wants_log_scale
 from core.session import Snapshot
 from core.text import fmt, to_ascii
+from tui.titles import set_titles
 
 
 class LossPanel(PlotextPlot):
@@ -41,7 +42,7 @@ class LossPanel(PlotextPlot):
         plt.clear_figure()  # size and theme are set again when the widget renders
         landscape_view = self.view == "landscape"
         title = self._plot_landscape(snap) if landscape_view else self._plot_curve(snap)
-        self.border_title = to_ascii(title) if self.ascii_only else title
+        set_titles(self, to_ascii(title) if self.ascii_only else title)
         self.refresh()
 
     def _plot_curve(self, snap: Snapshot) -> str:

@@ -15,6 +15,7 @@ from core.explain import chain_path
 from core.i18n import _
 from core.session import Snapshot
 from core.text import compact, signed, to_ascii
+from tui.titles import set_titles
 
 VALUE_DIGITS = 4
 GRAD_DIGITS = 3
@@ -37,9 +38,10 @@ Column = list[list[Cell]]  # rows of cells
 class NetworkPanel(Widget):
     """Layers left to right; each neuron beside the weighted inputs it sums (its z = Σ x·w + b)."""
 
-    snapshot: reactive[Snapshot | None] = reactive(None, layout=True)
+    # No layout pass on every step: the drawing's height changes only with the scenario.
+    snapshot: reactive[Snapshot | None] = reactive(None)
     selected: reactive[int] = reactive(0)
-    sample: reactive[int] = reactive(0, layout=True)
+    sample: reactive[int] = reactive(0)
     ascii_only: reactive[bool] = reactive(False, layout=True)
 
     class Selected(Message):
@@ -54,7 +56,9 @@ class NetworkPanel(Widget):
         self._hits: list[tuple[int, int, int, int]] = []  # (row, x0, x1, param)
         self._cache: tuple[tuple[object, ...], Text] | None = None
 
-    def watch_snapshot(self) -> None:
+    def watch_snapshot(self, old: Snapshot | None, new: Snapshot | None) -> None:
+        if new is not None and (old is None or old.scenario is not new.scenario):
+            self.refresh(layout=True)
         self._retitle()
 
     def watch_sample(self) -> None:
@@ -62,7 +66,7 @@ class NetworkPanel(Widget):
 
     def _retitle(self) -> None:
         if self.snapshot is not None:
-            self.border_title = self._title(self.snapshot)
+            set_titles(self, self._title(self.snapshot))
 
     def render(self) -> Text:
         snap = self.snapshot
@@ -164,7 +168,12 @@ class NetworkPanel(Widget):
                 if is_output:
                     target = snap.scenario.samples[self.sample].y[j]
                     rows.append(
-                        [Cell(self._t(f"{net.target_name(j)} {signed(target, VALUE_DIGITS)}"), "dim")]
+                        [
+                            Cell(
+                                self._t(f"{net.target_name(j)} {signed(target, VALUE_DIGITS)}"),
+                                "dim",
+                            )
+                        ]
                     )
                 rows += [[Cell("")] for _row in range(block - len(rows))]
                 neurons += rows

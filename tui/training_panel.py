@@ -32,6 +32,9 @@ class TrainingPanel(Vertical):
     score: reactive[Score] = reactive(Score())
     ascii_only: reactive[bool] = reactive(False)
 
+    _shown = ""
+    _lengths: list[int] = []
+
     def compose(self) -> ComposeResult:
         yield Static(id="training-body")
         yield ProgressBar(total=1.0, show_eta=False, id="ff-progress")
@@ -116,7 +119,11 @@ class TrainingPanel(Vertical):
             add("\n" + status.hint, "italic")
         else:
             add(_("training…") if self.auto else _("training"))
-        self.query_one("#training-body", Static).update(out)
+        if out.markup != self._shown:
+            # A layout pass only if a line's length changed (it may wrap to more lines).
+            lengths = [len(line) for line in out.plain.split("\n")]
+            self.query_one("#training-body", Static).update(out, layout=lengths != self._lengths)
+            self._shown, self._lengths = out.markup, lengths
 
 
 def _done(current: Phase, phase: Phase) -> bool:

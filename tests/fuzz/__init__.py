@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from typing import Any
 
@@ -104,6 +105,11 @@ def _same(a: float, b: float) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
 
+def bits(values: Iterable[float]) -> bytes:
+    """Numbers as their exact bits: equal when they are the same numbers, nan included."""
+    return array("d", values).tobytes()
+
+
 def snapshot_problems(snap: Snapshot, exact: bool) -> list[str]:
     """What is wrong with a snapshot; `exact`: it is the session's current one, so its
     history arrays must hold exactly `count` entries (a shown one may lag behind them)."""
@@ -112,23 +118,23 @@ def snapshot_problems(snap: Snapshot, exact: bool) -> list[str]:
     n = len(snap.scenario.initial_params)
     if snap.step != hist.count - 1:
         problems.append(f"step {snap.step} but {hist.count} history entries")
-    if hist.n != n or len(snap.params) != n:
+    if len(snap.params) != n:
         problems.append(f"{len(snap.params)} values for {n} parameters")
     if exact:
-        sizes = (len(hist.params), len(hist.losses), len(hist.rates))
-        if sizes != (hist.count * n, hist.count, hist.count - 1):
-            problems.append(f"history arrays {sizes} for {hist.count} entries of {n}")
-    elif len(hist.params) < hist.count * n or len(hist.losses) < hist.count:
+        sizes = (len(hist.losses), len(hist.rates))
+        if sizes != (hist.count, hist.count - 1):
+            problems.append(f"history arrays {sizes} for {hist.count} entries")
+    elif len(hist.losses) < hist.count or len(hist.rates) < hist.count - 1:
         problems.append("history arrays shorter than the history")
-    if hist.count and hist.params_at(snap.step) != snap.params:
+    if hist.count and bits(hist.params_at(snap.step)) != bits(snap.params):
         problems.append("the values are not the last history entry")
     if snap.phase is Phase.UPDATE:
         if snap.step < 1:
             problems.append("an update at step 0")
-        elif snap.evaluation.params != hist.params_at(snap.step - 1):
+        elif bits(snap.evaluation.params) != bits(hist.params_at(snap.step - 1)):
             problems.append("the update's computation is not at the previous values")
     else:
-        if snap.evaluation.params != snap.params:
+        if bits(snap.evaluation.params) != bits(snap.params):
             problems.append(f"{snap.phase.value}: the computation is not at the current values")
         if hist.count and not _same(snap.evaluation.loss, hist.losses[snap.step]):
             problems.append("the loss is not the history's")
@@ -137,7 +143,9 @@ def snapshot_problems(snap: Snapshot, exact: bool) -> list[str]:
     if snap.status.kind is not StatusKind.DIVERGED:
         ev = snap.evaluation
         if not (
-            _finite(snap.params) and _finite(ev.params) and _finite(ev.grads)
+            _finite(snap.params)
+            and _finite(ev.params)
+            and _finite(ev.grads)
             and math.isfinite(ev.loss)
         ):
             problems.append(f"non-finite numbers with status {snap.status.kind.value}")
@@ -181,7 +189,7 @@ def app_problems(app: Any, network: bool = True) -> list[str]:
     shown = app.snapshot
     if shown is not current:
         problems += [f"shown: {p}" for p in snapshot_problems(shown, exact=False)]
-        busy = app.fast_forward is not None
+        busy = app.fast_forward is not None or app.auto  # both draw every few steps
         if not busy and shown.scenario is current.scenario:
             problems.append("the panels show an old snapshot while nothing is running")
     n = len(current.params)
@@ -205,6 +213,15 @@ def app_problems(app: Any, network: bool = True) -> list[str]:
     return problems
 
 
+def history_params(hist: Any) -> Iterable[tuple[float, ...]]:
+    """Every step's parameters of a history view, in order (replayed once where the history
+    keeps only some of them)."""
+    every = getattr(hist, "iter_params", None)
+    if every is not None:
+        return every()
+    return (hist.params_at(k) for k in range(hist.count))
+
+
 def state_key(snap: Snapshot) -> tuple[object, ...]:
     """What undo must bring back exactly."""
-    return (snap.step, snap.phase, snap.learning_rate, snap.params, snap.status.kind)
+    return (snap.step, snap.phase, snap.learning_rate, bits(snap.params), snap.status.kind)

@@ -1,0 +1,201 @@
+"""The record of a training run: a loss and a learning rate per step, parameters now and then.
+
+Keeping every step's parameters would cost 8 bytes a parameter a step (72 MB for a million
+steps of XOR); instead the parameters of every CHECKPOINT-th step, of the last two steps and of
+any step whose values were typed in are kept, and the others are recomputed from the nearest
+earlier one by replaying the updates — bit for bit, since the engine is deterministic.
+
+Arrays are only ever appended to in place; truncating or editing builds new ones, so a view
+that reads a prefix never sees it change.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+CHECKPOINT = 256  # replaying up to this many steps recovers any step's parameters
+CURVE_POINTS = 400  # the loss curve handed to the UI never has more points than this
+
+Params = tuple[float, ...]
+Replay = Callable[[Params, float], Params]  # one update at a learning rate: θ → θ − lr·∂J/∂θ
+
+
+class _Steps:
+    """Reading the record; shared by the History and its immutable views."""
+
+    n: int
+    count: int
+    checkpoints: array[float]
+    edits: Mapping[int, Params]
+    recent: tuple[Params, Params]  # the parameters of steps count − 2 and count − 1
+    losses: array[float]
+    rates: array[float]  # rates[k]: learning rate of the update from step k to k + 1
+    replay: Replay
+
+    def params_at(self, step: int) -> Params:
+        if not 0 <= step < self.count:
+            raise IndexError(step)
+        if step >= self.count - 2:
+            return self.recent[step - self.count + 2]
+        anchor, params = self._anchor(step)
+        for k in range(anchor, step):
+            params = self.replay(params, self.rates[k])
+        return params
+
+    def iter_params(self) -> Iterator[Params]:
+        """Every step's parameters in order, replaying each update once."""
+        params: Params = ()
+        for k in range(self.count):
+            if k >= self.count - 2:
+                params = self.recent[k - self.count + 2]
+            elif k in self.edits or k % CHECKPOINT == 0:
+                params = self._stored(k)
+            else:
+                params = self.replay(params, self.rates[k - 1])
+            yield params
+
+    def _stored(self, step: int) -> Params:
+        if step in self.edits:
+            return self.edits[step]
+        start = (step // CHECKPOINT) * self.n
+        return tuple(self.checkpoints[start : start + self.n])
+
+    def _anchor(self, step: int) -> tuple[int, Params]:
+        anchor = step - step % CHECKPOINT
+        edited = [e for e in self.edits if anchor <= e <= step]
+        if edited:
+            anchor = max(edited)
+        return anchor, self._stored(anchor)
+
+    def sampled_steps(self, count: int, points: int = CURVE_POINTS) -> range:
+        """At most about `points` evenly spaced steps of the first `count`."""
+        stride = max(1, math.ceil(count / points))
+        return range(0, count, stride)
+
+    def curve(self, count: int, points: int = CURVE_POINTS) -> tuple[tuple[int, float], ...]:
+        """(step, loss) for the first `count` steps, downsampled, always with the last."""
+        steps = self.sampled_steps(count, points)
+        values = self.losses[steps.start : steps.stop : steps.step]
+        pairs = list(zip(steps, values))
+        if count and pairs[-1][0] != count - 1:
+            pairs.append((count - 1, self.losses[count - 1]))
+        return tuple(pairs)
+
+    def trajectory(self, index: int, points: int = CURVE_POINTS) -> tuple[float, ...]:
+        """Values one parameter took, sampled from the stored steps (enough for a plot's range)."""
+        stored = len(self.checkpoints) // self.n
+        stride = max(1, math.ceil(stored / points))
+        values = list(self.checkpoints[index :: self.n * stride])
+        values += [p[index] for p in self.edits.values()]
+        values += [p[index] for p in self.recent]
+        return tuple(values)
+
+
+class History(_Steps):
+    def __init__(self, n_params: int, replay: Replay) -> None:
+        self.n = n_params
+        self.replay = replay
+        self.count = 0
+        self.checkpoints = array("d")
+        self.edits: dict[int, Params] = {}
+        self.recent = ((), ())
+        self.losses = array("d")
+        self.rates = array("d")
+
+    def __len__(self) -> int:
+        return self.count
+
+    def put_params(self, params: Params) -> None:
+        """The parameters of the next step (its loss follows with put_loss)."""
+        if self.count % CHECKPOINT == 0:
+            self.checkpoints.extend(params)
+        self.recent = (self.recent[1] if self.count else params, params)
+
+    def put_loss(self, loss: float) -> None:
+        self.losses.append(loss)
+        self.count += 1
+
+    def append(self, params: Params, loss: float) -> None:
+        self.put_params(params)
+        self.put_loss(loss)
+
+    def truncate(self, count: int) -> None:
+        if count >= self.count:
+            return
+        recent = (self.params_at(max(count - 2, 0)), self.params_at(count - 1))
+        self.checkpoints = self.checkpoints[: math.ceil(count / CHECKPOINT) * self.n]
+        self.edits = {k: p for k, p in self.edits.items() if k < count}
+        self.losses = self.losses[:count]
+        self.rates = self.rates[: count - 1]
+        self.recent = recent
+        self.count = count
+
+    def replace_last(self, params: Params, loss: float) -> None:
+        """Values typed in for the latest step: they become an anchor for replaying."""
+        last = self.count - 1
+        if last % CHECKPOINT == 0:
+            start = (last // CHECKPOINT) * self.n
+            self.checkpoints = self.checkpoints[:start]
+            self.checkpoints.extend(params)
+        else:
+            self.edits = {**self.edits, last: params}
+        self.losses = self.losses[:last]
+        self.losses.append(loss)
+        self.recent = (self.recent[0], params)
+
+    def view(self) -> HistoryView:
+        return HistoryView(
+            self.n,
+            self.count,
+            self.checkpoints,
+            self.edits,
+            self.recent,
+            self.losses,
+            self.rates,
+            self.replay,
+        )
+
+    @classmethod
+    def from_parts(
+        cls,
+        n: int,
+        replay: Replay,
+        checkpoints: array[float],
+        edits: Mapping[int, Params],
+        recent: tuple[Params, Params],
+        losses: array[float],
+        rates: array[float],
+    ) -> History:
+        """A history read back from a saved session; raises ValueError if its parts disagree."""
+        count = len(losses)
+        if count < 1 or len(rates) != count - 1:
+            raise ValueError("the saved history's lengths do not fit together")
+        if len(checkpoints) != math.ceil(count / CHECKPOINT) * n:
+            raise ValueError("the saved history has the wrong number of checkpoints")
+        if any(len(p) != n for p in (*edits.values(), *recent)) or any(
+            not 0 < k < count for k in edits
+        ):
+            raise ValueError("the saved history's parameters do not fit the network")
+        history = cls(n, replay)
+        history.count = count
+        history.checkpoints, history.losses, history.rates = checkpoints, losses, rates
+        history.edits = dict(edits)
+        history.recent = recent
+        return history
+
+
+@dataclass(frozen=True)
+class HistoryView(_Steps):
+    """A read-only window on the first `count` steps of a History."""
+
+    n: int
+    count: int
+    checkpoints: array[float]
+    edits: Mapping[int, Params]
+    recent: tuple[Params, Params]
+    losses: array[float]
+    rates: array[float]
+    replay: Replay
