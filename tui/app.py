@@ -17,7 +17,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from core import export, persist
 from core.files import write_new
 from core.i18n import N_, _
 from core.loader import DEFAULT, load_builtin
@@ -28,7 +27,6 @@ from core.text import fmt
 from tui import keys
 from tui.ascii_filter import AsciiFilter
 from tui.chain_panel import ChainRulePanel
-from tui.dialogs import EditValueScreen, HelpScreen, OpenScenarioScreen, QuizScreen
 from tui.lesson_panel import LessonPanel
 from tui.loss_panel import LossPanel
 from tui.network_panel import NetworkPanel
@@ -139,6 +137,8 @@ class BackpropApp(App[int]):
             "score": self.score.to_dict(),
         }
         try:
+            from core import persist  # imported when needed: start-up time matters on a lab server
+
             return persist.save(self.session.snapshot, ui, self.state_file)
         except OSError:
             return None
@@ -336,6 +336,8 @@ class BackpropApp(App[int]):
             self.score = self.score.add(result)
             then()
 
+        from tui.dialogs import QuizScreen
+
         self.push_screen(
             QuizScreen(snap, self.selected, question, self.sample),  # type: ignore[arg-type]
             answered,
@@ -461,12 +463,16 @@ class BackpropApp(App[int]):
                     timeout=3,
                 )
 
+        from tui.dialogs import EditValueScreen
+
         self.push_screen(EditValueScreen(name, self.session.snapshot.params[index]), done)
 
     def action_open(self) -> None:
         def done(scenario: Scenario | None) -> None:
             if scenario is not None:
                 self.open_scenario(scenario)
+
+        from tui.dialogs import OpenScenarioScreen
 
         self.push_screen(OpenScenarioScreen(), done)
 
@@ -481,6 +487,8 @@ class BackpropApp(App[int]):
         self.notify(_("Opened {name}.").format(name=scenario.name), timeout=2)
 
     def action_save(self) -> None:
+        from core import export
+
         report = export.to_markdown(
             self.session.snapshot,
             self.score if self.score.asked else None,
@@ -498,6 +506,8 @@ class BackpropApp(App[int]):
         self.notify(_("Saved the trace to {path}").format(path=path), timeout=5)
 
     def action_help(self) -> None:
+        from tui.dialogs import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -7,7 +7,6 @@ import math
 import sys
 from typing import NoReturn
 
-from core import export
 from core.i18n import LANGUAGES, detect, set_language
 from core.loader import BUILTINS, DEFAULT, ScenarioError, load, load_builtin
 from core.session import Session, StatusKind
@@ -184,6 +183,8 @@ def _main(argv: list[str] | None) -> int:
 
 
 def headless(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from core import export  # only here: the app starts faster without it
+
     session = Session(scenario, args.lr)
     steps = 5 if args.steps is None else args.steps
     if args.explain is not None:
