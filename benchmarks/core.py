@@ -291,9 +291,7 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        torch_ok = all(
-            r.torch_ratio is None or r.torch_ratio >= TORCH_TARGET for r in self.rows
-        )
+        torch_ok = all(r.torch_ratio is None or r.torch_ratio >= TORCH_TARGET for r in self.rows)
         return torch_ok and self.floor_ratio <= FLOOR_TARGET
 
 

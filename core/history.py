@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 CHECKPOINT = 256  # replaying up to this many steps recovers any step's parameters
+# ... unless a step is costly: then as many steps as cost about REPLAY_WORK parameter-samples
+# (an undo in a long run of the largest network the loader allows stays under half a second).
+REPLAY_WORK = 2**20
 CURVE_POINTS = 400  # the loss curve handed to the UI never has more points than this
 
 Params = tuple[float, ...]
@@ -27,6 +30,7 @@ class _Steps:
     """Reading the record; shared by the History and its immutable views."""
 
     n: int
+    interval: int  # every interval-th step's parameters are kept
     count: int
     checkpoints: array[float]
     edits: Mapping[int, Params]
@@ -51,7 +55,7 @@ class _Steps:
         for k in range(self.count):
             if k >= self.count - 2:
                 params = self.recent[k - self.count + 2]
-            elif k in self.edits or k % CHECKPOINT == 0:
+            elif k in self.edits or k % self.interval == 0:
                 params = self._stored(k)
             else:
                 params = self.replay(params, self.rates[k - 1])
@@ -60,11 +64,11 @@ class _Steps:
     def _stored(self, step: int) -> Params:
         if step in self.edits:
             return self.edits[step]
-        start = (step // CHECKPOINT) * self.n
+        start = (step // self.interval) * self.n
         return tuple(self.checkpoints[start : start + self.n])
 
     def _anchor(self, step: int) -> tuple[int, Params]:
-        anchor = step - step % CHECKPOINT
+        anchor = step - step % self.interval
         edited = [e for e in self.edits if anchor <= e <= step]
         if edited:
             anchor = max(edited)
@@ -94,9 +98,15 @@ class _Steps:
         return tuple(values)
 
 
+def checkpoint_interval(n_params: int, samples: int) -> int:
+    """How often to keep the parameters: a replay between two kept steps stays cheap."""
+    return max(1, min(CHECKPOINT, REPLAY_WORK // max(1, n_params * samples)))
+
+
 class History(_Steps):
-    def __init__(self, n_params: int, replay: Replay) -> None:
+    def __init__(self, n_params: int, replay: Replay, interval: int = CHECKPOINT) -> None:
         self.n = n_params
+        self.interval = interval
         self.replay = replay
         self.count = 0
         self.checkpoints = array("d")
@@ -110,7 +120,7 @@ class History(_Steps):
 
     def put_params(self, params: Params) -> None:
         """The parameters of the next step (its loss follows with put_loss)."""
-        if self.count % CHECKPOINT == 0:
+        if self.count % self.interval == 0:
             self.checkpoints.extend(params)
         self.recent = (self.recent[1] if self.count else params, params)
 
@@ -126,7 +136,7 @@ class History(_Steps):
         if count >= self.count:
             return
         recent = (self.params_at(max(count - 2, 0)), self.params_at(count - 1))
-        self.checkpoints = self.checkpoints[: math.ceil(count / CHECKPOINT) * self.n]
+        self.checkpoints = self.checkpoints[: math.ceil(count / self.interval) * self.n]
         self.edits = {k: p for k, p in self.edits.items() if k < count}
         self.losses = self.losses[:count]
         self.rates = self.rates[: count - 1]
@@ -136,8 +146,8 @@ class History(_Steps):
     def replace_last(self, params: Params, loss: float) -> None:
         """Values typed in for the latest step: they become an anchor for replaying."""
         last = self.count - 1
-        if last % CHECKPOINT == 0:
-            start = (last // CHECKPOINT) * self.n
+        if last % self.interval == 0:
+            start = (last // self.interval) * self.n
             self.checkpoints = self.checkpoints[:start]
             self.checkpoints.extend(params)
         else:
@@ -149,6 +159,7 @@ class History(_Steps):
     def view(self) -> HistoryView:
         return HistoryView(
             self.n,
+            self.interval,
             self.count,
             self.checkpoints,
             self.edits,
@@ -163,6 +174,7 @@ class History(_Steps):
         cls,
         n: int,
         replay: Replay,
+        interval: int,
         checkpoints: array[float],
         edits: Mapping[int, Params],
         recent: tuple[Params, Params],
@@ -173,13 +185,13 @@ class History(_Steps):
         count = len(losses)
         if count < 1 or len(rates) != count - 1:
             raise ValueError("the saved history's lengths do not fit together")
-        if len(checkpoints) != math.ceil(count / CHECKPOINT) * n:
+        if len(checkpoints) != math.ceil(count / interval) * n:
             raise ValueError("the saved history has the wrong number of checkpoints")
         if any(len(p) != n for p in (*edits.values(), *recent)) or any(
             not 0 < k < count for k in edits
         ):
             raise ValueError("the saved history's parameters do not fit the network")
-        history = cls(n, replay)
+        history = cls(n, replay, interval)
         history.count = count
         history.checkpoints, history.losses, history.rates = checkpoints, losses, rates
         history.edits = dict(edits)
@@ -192,6 +204,7 @@ class HistoryView(_Steps):
     """A read-only window on the first `count` steps of a History."""
 
     n: int
+    interval: int
     count: int
     checkpoints: array[float]
     edits: Mapping[int, Params]

@@ -90,8 +90,9 @@ class Trainer:
         lr: float,
         steps: int,
         data: tuple[float, ...],
-        record: tuple[Callable[[float], None], Callable[[tuple[float, ...]], None],
-                      Callable[[float], None]],
+        record: tuple[
+            Callable[[float], None], Callable[[tuple[float, ...]], None], Callable[[float], None]
+        ],
         limits: Limits | None,
         stop: tuple[float, float] | None,
     ) -> RunResult:
@@ -345,9 +346,7 @@ class _Writer:
         unrolled = n <= UNROLL_SAMPLES
         names: list[tuple[list[str], list[str]]] = []
         for s in range(n if unrolled else 1):
-            names.append(
-                ([f"x{s}_{i}" for i in range(n_in)], [f"y{s}_{k}" for k in range(n_out)])
-            )
+            names.append(([f"x{s}_{i}" for i in range(n_in)], [f"y{s}_{k}" for k in range(n_out)]))
         flat = [v for x, y in names for v in (*x, *y)]
         if unrolled:
             out.append(f"    {''.join(v + ', ' for v in flat)}= data")

@@ -15,6 +15,7 @@ MIN_POINTS = 9
 # big network draws a coarser landscape instead of freezing the app (61 points for the
 # built-ins, 9 for the largest the loader allows).
 WORK = 2**21
+SPAN = 1e3  # the window reaches at most this many times (1 + |θ|) away from θ
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,22 @@ def landscape(snap: Snapshot, index: int, points: int | None = None) -> Landscap
         points = max(MIN_POINTS, min(POINTS, WORK // work))
     base = list(snap.evaluation.params)
     here = base[index]
-    if not math.isfinite(here):
-        return Landscape(index, (), (), (here, snap.evaluation.loss), None, None)
-    path = snap.history.trajectory(index)
-    # Wide enough to show the bowl around the current value, the path so far and the next step.
+    nothing = Landscape(index, (), (), (here, snap.evaluation.loss), None, None)
+    if not (math.isfinite(here) and math.isfinite(snap.evaluation.loss)):
+        return nothing  # the point itself is off any chart: nothing to draw it against
+    # Wide enough to show the bowl around the current value, the path so far and the next step,
+    # but not the jumps of a diverging run: they would stretch the axes over hundreds of orders
+    # of magnitude (no plot can label that in a panel; plotext divides by zero trying).
+    limit = SPAN * (1.0 + abs(here))
+    path = [
+        p for p in snap.history.trajectory(index) if math.isfinite(p) and abs(p - here) <= limit
+    ]
     step = abs(snap.learning_rate * snap.evaluation.grads[index])
-    half = max(1.0, abs(here), 3.0 * step if math.isfinite(step) else 0.0)
+    half = max(1.0, abs(here), min(3.0 * step, limit) if math.isfinite(step) else 0.0)
     low = min(*path, here - half)
     high = max(*path, here + half)
+    if not math.isfinite(high - low):
+        return nothing  # a window wider than the largest float: plots cannot scale to it
     xs = tuple(low + (high - low) * i / (points - 1) for i in range(points))
     losses = []
     for x in xs:
@@ -53,10 +62,12 @@ def landscape(snap: Snapshot, index: int, points: int | None = None) -> Landscap
     tangent = None
     if slope is not None:
         reach = 0.15 * (high - low)
-        tangent = (
+        ends = (
             (here - reach, current[1] - slope * reach),
             (here + reach, current[1] + slope * reach),
         )
+        if all(math.isfinite(v) for end in ends for v in end):
+            tangent = ends  # (a slope of ∞ or nan has no line to draw; its value is still given)
     return Landscape(index, xs, tuple(losses), current, slope, tangent)
 
 

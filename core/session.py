@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 
-from core.history import History, HistoryView
+from core.history import History, HistoryView, checkpoint_interval
 from core.i18n import _
 from core.kernel import CHECK, Limits, trainer_for
 from core.network import Evaluation, apply_update, evaluate
@@ -149,8 +149,11 @@ class Session:
         """One update, exactly as the session made it (the history recomputes steps with it)."""
         return apply_update(params, self._evaluate(params).grads, lr, self._trainable)
 
+    def _interval(self) -> int:
+        return checkpoint_interval(len(self.scenario.initial_params), len(self.scenario.samples))
+
     def _start(self) -> None:
-        self._history = History(len(self.scenario.initial_params), self._replay)
+        self._history = History(len(self.scenario.initial_params), self._replay, self._interval())
         self._eval = self._evaluate(self.scenario.initial_params)
         self._history.append(self._eval.params, self._eval.loss)
         self._shown = self._eval
@@ -184,7 +187,9 @@ class Session:
         if phase is Phase.READY and count > 1:
             phase = Phase.UPDATE  # READY happens only at step 0 (or after an edit)
         session = cls(scenario, learning_rate)
-        history = History.from_parts(n, session._replay, checkpoints, edits, recent, losses, rates)
+        history = History.from_parts(
+            n, session._replay, session._interval(), checkpoints, edits, recent, losses, rates
+        )
         session._history = history
         session._step = count - 1
         session._phase = phase

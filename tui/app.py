@@ -12,6 +12,7 @@ from pathlib import Path
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -95,12 +96,14 @@ class BackpropApp(App[int]):
         save_dir: str | Path = ".",
         state_file: Path | None = None,
         handle_signals: bool = False,
+        driver_class: type[Driver] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=driver_class)
         self.session = session or Session(scenario or load_builtin(DEFAULT), learning_rate)
         self.save_dir = Path(save_dir)
         self.state_file = state_file  # where the session is kept on exit or hang-up (None: nowhere)
         self.handle_signals = handle_signals
+        self.keep_error = ""  # why the session could not be kept, if it could not
         self._timer: Timer | None = None
         self._footer_state: tuple[object, ...] = ()
         for key, bindings in self._bindings.key_to_bindings.items():
@@ -139,9 +142,12 @@ class BackpropApp(App[int]):
         try:
             from core import persist  # imported when needed: start-up time matters on a lab server
 
-            return persist.save(self.session.snapshot, ui, self.state_file)
-        except OSError:
+            path = persist.save(self.session.snapshot, ui, self.state_file)
+        except OSError as err:
+            self.keep_error = f"{self.state_file}: {err.strerror or err}"
             return None
+        self.keep_error = ""
+        return path
 
     def hang_up(self) -> None:
         """The terminal went away (SIGHUP) or we were told to stop (SIGTERM): keep it, leave."""

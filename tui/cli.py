@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from typing import NoReturn
 
@@ -227,6 +228,11 @@ def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
             fail(str(err))
         if args.lr is not None:
             session.set_learning_rate(args.lr)
+    driver_class = None
+    if os.name == "posix":  # a real terminal: send only the cells that changed
+        from tui.diff_driver import DiffDriver, wanted
+
+        driver_class = DiffDriver if wanted() else None
     app = BackpropApp(
         scenario,
         learning_rate=args.lr,
@@ -236,11 +242,18 @@ def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         ascii_only=args.ascii,
         state_file=persist.session_file(),
         handle_signals=True,
+        driver_class=driver_class,
     )
     try:
         app.run(mouse=not args.no_mouse)
     finally:
-        app.keep_session()  # whatever ended the app, the work is kept for --resume
+        # Whatever ended the app, the work is kept for --resume; if it cannot be, say so
+        # (the app has gone from the screen, so this is the only place left to say it).
+        if app.keep_session() is None and app.keep_error:
+            print(
+                f"{PROG}: warning: could not keep the session for --resume: {app.keep_error}",
+                file=sys.stderr,
+            )
     return app.return_code or 0
 
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -71,8 +71,22 @@ def help_text() -> Text:
     return out
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", N_("Close"))]
+class _Dialog(ModalScreen[ScreenResultType]):
+    """A modal that closes once: a second enter, click or esc in the same moment is ignored."""
+
+    _answered = False
+
+    def close(self, result: ScreenResultType) -> None:
+        if not self._answered and self.is_current:
+            self._answered = True
+            self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        self.close(None)  # type: ignore[arg-type]
+
+
+class HelpScreen(_Dialog[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "cancel", N_("Close"))]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
@@ -80,10 +94,10 @@ class HelpScreen(ModalScreen[None]):
             yield Static(help_text())
 
 
-class EditValueScreen(ModalScreen[float | None]):
+class EditValueScreen(_Dialog[float | None]):
     """Asks for a new value; bad text gets a message and changes nothing."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", N_("Cancel"))]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
     def __init__(self, name: str, current: float) -> None:
         super().__init__()
@@ -108,13 +122,13 @@ class EditValueScreen(ModalScreen[float | None]):
         except ValueError as err:
             self.query_one("#edit-error", Label).update(str(err))
             return
-        self.dismiss(value)
+        self.close(value)
 
 
-class OpenScenarioScreen(ModalScreen[Scenario | None]):
+class OpenScenarioScreen(_Dialog[Scenario | None]):
     """Pick a built-in, or type the path of a .toml file."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", N_("Cancel"))]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="open-box") as box:
@@ -134,7 +148,7 @@ class OpenScenarioScreen(ModalScreen[Scenario | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None:
-            self.dismiss(load_builtin(event.option.id))
+            self.close(load_builtin(event.option.id))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -146,10 +160,10 @@ class OpenScenarioScreen(ModalScreen[Scenario | None]):
         except ScenarioError as err:
             self.query_one("#open-error", Label).update(str(err))
             return
-        self.dismiss(scenario)
+        self.close(scenario)
 
 
-class QuizScreen(ModalScreen[Grade | None]):
+class QuizScreen(_Dialog[Grade | None]):
     """One question: type a prediction, see it graded, then the phase shows the worked answer."""
 
     BINDINGS = [Binding("escape", "skip", N_("Skip"))]
@@ -177,7 +191,7 @@ class QuizScreen(ModalScreen[Grade | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.result is not None:
-            self.dismiss(self.result)
+            self.close(self.result)
             return
         feedback = self.query_one("#quiz-feedback", Static)
         try:
@@ -189,7 +203,7 @@ class QuizScreen(ModalScreen[Grade | None]):
         feedback.update(feedback_text(self.result))
 
     def action_skip(self) -> None:
-        self.dismiss(self.result)
+        self.close(self.result)
 
 
 def feedback_text(result: Grade) -> Text:

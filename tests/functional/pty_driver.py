@@ -1,4 +1,8 @@
-"""Run the real backprop-tui in a pseudo-terminal, press keys, read what it writes."""
+"""Run the real backprop-tui in a pseudo-terminal, press keys, read what it writes.
+
+Text is looked for on an emulated screen (pyte) as well as in the bytes: the app sends only the
+cells that change, so "lr 0.2" after "lr 0.1" arrives as a lone "2".
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import sys
 import termios
 import time
 from collections.abc import Mapping
+
+import pyte
 
 COMMAND = [sys.executable, "-m", "tui"]
 
@@ -45,6 +51,9 @@ class Terminal:
         )
         os.close(slave)
         self.output = bytearray()
+        self.screen = pyte.Screen(cols, rows)
+        self._stream = pyte.ByteStream(self.screen)
+        self.shown = ""  # the screen's text when a test last kept it
 
     def read(self, seconds: float) -> bytes:
         """Everything written within `seconds`."""
@@ -62,15 +71,22 @@ class Terminal:
                 break
             got += chunk
         self.output += got
+        self._stream.feed(bytes(got))
         return bytes(got)
+
+    def screen_text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    def _seen(self, needle: bytes) -> bool:
+        return needle in self.output or needle.decode() in self.screen_text()
 
     def wait_for(self, needle: bytes, seconds: float = 15.0) -> bool:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            if needle in self.output:
+            if self._seen(needle):
                 return True
             self.read(0.1)
-        return needle in self.output
+        return self._seen(needle)
 
     def press(self, keys: str, settle: float = 0.3) -> bytes:
         os.write(self.master, keys.encode())

@@ -52,7 +52,9 @@ async def settle(pilot: Pilot[Any], rounds: int = 50) -> None:
     """Wait until every message queue of the app and its current screen is empty."""
     app = pilot.app
     for _ in range(rounds):
-        await pilot._wait_for_screen()
+        if app._exception is not None or not app.is_running:
+            return
+        await pilot._wait_for_screen(timeout=10)
         if app._exception is not None or not app.is_running:
             return
         pumps = [app, *app.screen.walk_children(with_self=True)]
@@ -61,8 +63,10 @@ async def settle(pilot: Pilot[Any], rounds: int = 50) -> None:
 
 
 async def press(pilot: Pilot[Any], *keys: str) -> None:
-    """Each key, then wait for it to be handled."""
+    """Each key, then wait for it to be handled (stopping at a crash)."""
     for key in keys:
+        if pilot.app._exception is not None:
+            return
         send(pilot, key_event(key))
         await settle(pilot)
 
@@ -180,8 +184,22 @@ def network_text(app: Any) -> tuple[str, int]:
     return str(text), selected
 
 
-def app_problems(app: Any, network: bool = True) -> list[str]:
+def plot_problem(app: Any) -> str | None:
+    """Draw the loss panel's plot now, as its next frame would: what goes wrong, if anything."""
+    from tui.loss_panel import LossPanel
+
+    panel = app.screen_stack[0].query_one(LossPanel)
+    try:
+        panel.render()
+    except Exception as err:  # plotext raises whatever its arithmetic runs into
+        return f"the loss panel cannot draw ({panel.border_title}): {err!r}"
+    return None
+
+
+def app_problems(app: Any, network: bool = True, plot: bool = False) -> list[str]:
     """The invariants of the running app: core's state, the selection and the panels."""
+    if app._exception is not None or not app.is_running:
+        return [f"the app stopped: {app._exception!r}"]
     problems = []
     session = app.session
     current = session.snapshot
@@ -203,6 +221,8 @@ def app_problems(app: Any, network: bool = True) -> list[str]:
         problems.append("the training panel says diverged, the status does not")
     if diverged and "diverged" not in texts["training"]:
         problems.append("diverged, but the training panel does not say so")
+    if plot and (problem := plot_problem(app)):
+        problems.append(problem)
     if network:
         texts["network"], selected = network_text(app)
         if selected != 1:

@@ -55,12 +55,13 @@ async def walk_every_view(pilot: Any, app: BackpropApp) -> int:
     checked = 0
     for _ in range(4):  # forward, loss, backward, update (the phase key works when diverged)
         for _ in range(len(app.snapshot.params)):
-            problems = app_problems(app)
+            problems = app_problems(app, plot=True)
             assert not problems, (app.snapshot.phase, app.selected, problems)
             checked += 1
             await press(pilot, "tab")
         await press(pilot, "l")  # the landscape along the selected parameter
-        assert not app_problems(app), (app.snapshot.phase, "landscape", app_problems(app))
+        problems = app_problems(app, plot=True)
+        assert not problems, (app.snapshot.phase, "landscape", app.selected, problems)
         await press(pilot, "l", "space")
     return checked
 

@@ -331,7 +331,7 @@ def test_a_killed_writer_leaves_the_old_file_or_the_new_one(tmp_path: Path) -> N
     target = tmp_path / "session.json"
     target.write_text("0\n" + "x" * size + "\n0\n")
     versions = []
-    for _ in range(8):
+    for _ in range(6):
         proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path), str(size)],
             stdout=subprocess.PIPE,
@@ -348,6 +348,6 @@ def test_a_killed_writer_leaves_the_old_file_or_the_new_one(tmp_path: Path) -> N
         for path in tmp_path.glob("trace-*.txt"):
             assert whole(path.read_text(), size), f"{path.name} is half written"
     # Killed at different moments: the kills did land between and inside the writes.
-    assert len(list(tmp_path.glob("trace-*.txt"))) > 8
+    assert len(list(tmp_path.glob("trace-*.txt"))) > 6
     left = temporaries(tmp_path)  # a kill mid-write may leave its hidden temporary file
     assert all(name.endswith(".tmp") for name in left), left

@@ -538,3 +538,33 @@ def test_a_scenario_with_extreme_but_finite_values_trains_or_diverges(tmp_path: 
     snap = session.run(10)
     assert snap.status.kind is StatusKind.DIVERGED
     assert not snapshot_problems(snap, exact=True)
+
+
+EXTREME = {
+    "huge-input": ("1e100", "0", "0.8", "1e-40"),
+    "huge-target": ("1", "1e300", "0.8", "0.1"),
+    "tiny-input": ("1e-300", "1", "0.8", "0.1"),
+    "tiny-rate": ("1.5", "0.5", "0.8", "5e-324"),
+}
+
+
+@pytest.mark.parametrize("name", list(EXTREME))
+async def test_extreme_but_valid_scenarios_draw_in_the_app(name: str, tmp_path: Path) -> None:
+    """A file that loads must also show: every phase, both loss views, a step."""
+    from tests.fuzz import app_problems, press
+    from tui.app import BackpropApp
+
+    x, y, w, lr = EXTREME[name]
+    text = (
+        f"learning_rate = {lr}\n[network]\nlayers = [1, 1]\nactivations = ['identity']\n"
+        f"bias = false\nweights = [[[{w}]]]\n[[samples]]\nx = [{x}]\ny = [{y}]\n"
+    )
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    app = BackpropApp(load_file(path), save_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key in ("space", "space", "space", "l", "space", "l", "enter", "l"):
+            await press(pilot, key)
+            problems = app_problems(app, plot=True)
+            assert not problems, (key, app.snapshot.phase, app.view, problems)
+        app.exit(0)

@@ -576,8 +576,6 @@ async def test_the_command_palette_writes_only_where_the_app_may(
     unexpected = {
         f
         for f in written
-        if not (
-            f.startswith(("cwd/backprop-trace-", "cwd/backprop-tui_", "state/backprop-tui"))
-        )
+        if not (f.startswith(("cwd/backprop-trace-", "cwd/backprop-tui_", "state/backprop-tui")))
     }
     assert not unexpected, unexpected

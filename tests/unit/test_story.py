@@ -120,4 +120,3 @@ def test_textbook_second_error_and_hidden_path_sum() -> None:
     by_hand = 0.5 * (0.01 - o1) ** 2 + 0.5 * (0.99 - o2) ** 2
     assert abs(by_hand - 0.291027924) > 1e-7  # the quoted figure is off
     assert session.step().evaluation.loss == pytest.approx(by_hand, abs=1e-9)
-
