@@ -243,6 +243,8 @@ class Terminal:
         self.screen = Screen(cols, rows)
         self.frames: list[Frame] = []
         self._parsed = 0  # output before this offset has been split into frames
+        # The last frame, if it came outside the sync markers: (its index, its bytes so far).
+        self._outside: tuple[int, bytes] | None = None
         self._answered = False
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
@@ -289,20 +291,44 @@ class Terminal:
         out = self.output
         while True:
             start = out.find(SYNC_START, self._parsed)
+            # Before the terminal has answered the query for synchronized output, Textual may
+            # draw its first frame without the markers: that counts as a frame too.
             if start < 0:
+                cut = out.rfind(b"\x1b", self._parsed)  # an escape may be cut off: wait for it
+                self._frame_outside(len(out) if cut < 0 else cut, now)
                 return
+            self._frame_outside(start, now)
             end = out.find(SYNC_END, start)
             if end < 0:
                 return
-            body = bytes(out[start + len(SYNC_START) : end])
-            moves = list(_MOVE.finditer(body))
-            # The last move of a frame puts the cursor back; it draws nothing.
-            if moves and moves[-1].end() == len(body):
-                moves.pop()
-            rows = frozenset(int(m.group(1)) for m in moves)
-            self.screen.feed(body.decode("utf-8", "replace"))
-            self.frames.append(Frame(now, len(body), rows, self.screen.text(), self.cpu()))
+            self._frame(bytes(out[start + len(SYNC_START) : end]), now)
             self._parsed = end + len(SYNC_END)
+
+    def _frame_outside(self, upto: int, now: float) -> None:
+        """Output between synchronized frames, up to `upto`: a frame if it draws anything (one
+        frame, however many reads it takes to arrive)."""
+        body = bytes(self.output[self._parsed : upto])
+        if not _MOVE.search(body):
+            return
+        self._parsed = upto
+        if self._outside is not None:
+            start, previous = self._outside
+            self.frames.pop()
+            body = previous + body
+        else:
+            start = len(self.frames)
+        self._frame(body, now)
+        self._outside = (start, body)
+
+    def _frame(self, body: bytes, now: float) -> None:
+        moves = list(_MOVE.finditer(body))
+        # The last move of a frame puts the cursor back; it draws nothing.
+        if moves and moves[-1].end() == len(body):
+            moves.pop()
+        rows = frozenset(int(m.group(1)) for m in moves)
+        self.screen.feed(body.decode("utf-8", "replace"))
+        self.frames.append(Frame(now, len(body), rows, self.screen.text(), self.cpu()))
+        self._outside = None
 
     def read_for(self, seconds: float) -> None:
         end = time.monotonic() + seconds
