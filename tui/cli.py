@@ -78,17 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--headless", action="store_true", help="train without the UI and print the trace"
     )
     parser.add_argument(
-        "--steps", type=_steps, metavar="N", help="with --headless: how many steps (default 5)"
+        "--steps",
+        type=_steps,
+        metavar="N",
+        help="steps of the printed trace (default 5; implies --headless)",
     )
     parser.add_argument(
         "--format",
         choices=("table", "csv", "json", "markdown"),
-        help="with --headless: table (default), csv, json or markdown",
+        help="format of the printed trace: table (default), csv, json or markdown",
     )
     parser.add_argument(
         "--explain",
         metavar="PARAM",
-        help="with --headless: write out the chain rule for PARAM at each step",
+        help="print the chain rule for PARAM at each step (implies --headless)",
     )
     parser.add_argument(
         "--quiz",
@@ -157,10 +160,15 @@ def _main(argv: list[str] | None) -> int:
         for name in BUILTINS:
             _print(f"{name:<{width}}  {load_builtin(name).description}\n")
         return 0
-    if not args.headless:
-        for option in ("steps", "format", "explain"):
-            if getattr(args, option) is not None:
-                fail(f"--{option} goes with --headless")
+    # --steps, --format and --explain only shape the printed trace: they imply --headless.
+    trace_options = [o for o in ("steps", "format", "explain") if getattr(args, o) is not None]
+    if trace_options and not args.headless:
+        for app_option in ("quiz", "resume", "serve"):
+            if getattr(args, app_option):
+                fail(
+                    f"--{trace_options[0]} prints a trace without the app; not with --{app_option}"
+                )
+        args.headless = True
     explicit = argv if argv is not None else sys.argv[1:]
     if not args.serve and any(a.split("=")[0] in ("--host", "--port") for a in explicit):
         fail("--host and --port go with --serve")

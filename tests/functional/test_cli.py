@@ -163,6 +163,14 @@ def test_explain_writes_the_chain_rule_with_the_storys_numbers() -> None:
     assert "0.59 − 0.1 · 1.155 = 0.4745" in out
 
 
+def test_trace_options_alone_print_the_trace_without_the_app() -> None:
+    """A student typing `backprop-tui --explain w` means the headless trace."""
+    assert ok("--explain", "w") == ok("--headless", "--explain", "w")
+    out = ok("--steps", "2", "--format", "csv")
+    assert out == ok("--headless", "--steps", "2", "--format", "csv")
+    assert len(out.strip().splitlines()) == 4  # the header, step 0 and the two steps after it
+
+
 def test_explain_a_hidden_weight_sums_over_both_paths() -> None:
     out = ok("textbook-2-2-2", "--headless", "--explain", "w1", "--steps", "1")
     # ∂J/∂h1 collects the two paths h1 → ŷ1 (through w5) and h1 → ŷ2 (through w7).
@@ -248,9 +256,9 @@ BAD_OPTIONS = [
     ("format-xml", ["--headless", "--format", "xml"], ["--format", "xml", "json"]),
     ("explain-unknown", ["--headless", "--explain", "nope"], ["nope", "w"]),
     ("explain-wrong-name", ["xor", "--headless", "--explain", "w"], ["'w'", "w1"]),
-    ("steps-without-headless", ["--steps", "3"], ["--steps", "--headless"]),
-    ("format-without-headless", ["--format", "json"], ["--format", "--headless"]),
-    ("explain-without-headless", ["--explain", "w"], ["--explain", "--headless"]),
+    ("steps-with-quiz", ["--steps", "3", "--quiz"], ["--steps", "--quiz"]),
+    ("format-with-serve", ["--format", "json", "--serve"], ["--format", "--serve"]),
+    ("explain-with-resume", ["--explain", "w", "--resume"], ["--explain", "--resume"]),
     ("explain-with-format", ["--headless", "--explain", "w", "--format", "csv"], ["--format"]),
 ]
 
