@@ -1,9 +1,10 @@
 """The record of a training run: a loss and a learning rate per step, parameters now and then.
 
 Keeping every step's parameters would cost 8 bytes a parameter a step (72 MB for a million
-steps of XOR); instead the parameters of every CHECKPOINT-th step, of the last two steps and of
-any step whose values were typed in are kept, and the others are recomputed from the nearest
-earlier one by replaying the updates — bit for bit, since the engine is deterministic.
+steps of XOR); instead the parameters of every `interval`-th step (256, fewer for big networks:
+see checkpoint_interval), of the last two steps and of any step whose values were typed in are
+kept, and the others are recomputed from the nearest earlier one by replaying the updates — bit
+for bit, since the engine is deterministic.
 
 Arrays are only ever appended to in place; truncating or editing builds new ones, so a view
 that reads a prefix never sees it change.
@@ -104,7 +105,7 @@ def checkpoint_interval(n_params: int, samples: int) -> int:
 
 
 class History(_Steps):
-    def __init__(self, n_params: int, replay: Replay, interval: int = CHECKPOINT) -> None:
+    def __init__(self, n_params: int, replay: Replay, interval: int) -> None:
         self.n = n_params
         self.interval = interval
         self.replay = replay
