@@ -1,4 +1,10 @@
-"""Activation functions, each beside its local derivative (micrograd style)."""
+"""Activation functions, each beside its local derivative (micrograd style).
+
+`ACTIVATIONS` is the one table of them: for each, the function and its slope that
+`core.network.evaluate` calls, how the explanations write them, and the expressions the
+training kernel (`core.kernel`) writes out inline — the same operations in the same order, so
+both compute the same bits (tests/unit/test_kernel_tables.py checks it).
+"""
 
 from __future__ import annotations
 
@@ -62,6 +68,10 @@ class Activation:
     slope: Callable[[float, float], float]
     symbol: str  # how f is written: σ, tanh, relu ...
     slope_formula: str  # da/dz with {a} and {z} placeholders for the neuron's symbols
+    # What the kernel writes for fn and slope: Python expressions in {z} (and {a}, the value of
+    # fn), which may use exp, tanh and LEAK. "" for code: a is z itself; for slope_code: 1.0.
+    code: str = ""
+    slope_code: str = ""
 
     @property
     def is_identity(self) -> bool:
@@ -75,9 +85,33 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("identity", identity, identity_slope, "", "1"),
-        Activation("sigmoid", sigmoid, sigmoid_slope, "σ", "{a}(1 − {a})"),
-        Activation("tanh", tanh, tanh_slope, "tanh", "(1 − {a}²)"),
-        Activation("relu", relu, relu_slope, "relu", "[{z} > 0]"),
-        Activation("leaky_relu", leaky_relu, leaky_relu_slope, "lrelu", "[{z} > 0] or 0.01"),
+        Activation(
+            "sigmoid",
+            sigmoid,
+            sigmoid_slope,
+            "σ",
+            "{a}(1 − {a})",
+            "1.0 / (1.0 + exp(-{z})) if {z} >= 0.0 else (_e := exp({z})) / (1.0 + _e)",
+            "{a} * (1.0 - {a})",
+        ),
+        Activation("tanh", tanh, tanh_slope, "tanh", "(1 − {a}²)", "tanh({z})", "1.0 - {a} * {a}"),
+        Activation(
+            "relu",
+            relu,
+            relu_slope,
+            "relu",
+            "[{z} > 0]",
+            "{z} if {z} > 0.0 else 0.0",
+            "1.0 if {z} > 0.0 else 0.0",
+        ),
+        Activation(
+            "leaky_relu",
+            leaky_relu,
+            leaky_relu_slope,
+            "lrelu",
+            "[{z} > 0] or 0.01",
+            "{z} if {z} > 0.0 else LEAK * {z}",
+            "1.0 if {z} > 0.0 else LEAK",
+        ),
     )
 }

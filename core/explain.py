@@ -319,44 +319,64 @@ def _operand_text(value: float | None, digits: int) -> Segment:
 Piece = list[Segment]
 
 
-def _ladder(lhs: str, rungs: list[list[Piece]], width: int | None, joiner: str) -> list[Line]:
+def _ladder(
+    lhs: str, rungs: list[list[Piece]], width: int | None, joiner: str, compact: bool = False
+) -> list[Line]:
     """lhs = rung₁ / = rung₂ / …, skipping a rung that repeats the one before.
 
     Each rung is pieces joined by `joiner`; lines break between pieces, and inside a piece
-    that is too long on its own, before one of its " · ".
+    that is too long on its own, before one of its "·". Compact: later rungs start two
+    columns in rather than under the lhs, and the last rung joins the one before if it fits.
     """
     lines: list[Line] = []
-    pad = " " * (width_of(lhs) + 1)
+    pad = "  " if compact else " " * (width_of(lhs) + 1)
+    cont = pad + "  "  # where a rung broken before "·" goes on
+    # One broken between pieces; compact, a "+" goes under the "=".
+    cont_sum = pad if compact and joiner.strip() == "+" else cont
+    kept: list[list[Piece]] = []
     previous: str | None = None
     for number, pieces in enumerate(rungs):
         text = joiner.join("".join(s[0] for s in p) for p in pieces)
         text = text.replace("(", "").replace(")", "")
-        if text == previous:
-            continue
+        if text != previous:
+            kept.append(pieces)
+        elif number == len(rungs) - 1:
+            kept[-1] = pieces  # the result as a result: −0.1, not the operand (−0.1)
         previous = text
+    for number, pieces in enumerate(kept):
+        last = number == len(kept) - 1
+        if compact and last and lines and width is not None:
+            tail: Line = [(" = ", "plain")] + [seg for p in pieces for seg in p]
+            if _width(lines[-1]) + _width(tail) <= width:
+                lines[-1] = lines[-1] + tail
+                continue
         head = f"{lhs} = " if number == 0 else f"{pad}= "
         line: Line = [(head, "symbol" if number == 0 else "plain")]
         used = width_of(head)
-        cont = pad + "  "
         for i, piece in enumerate(pieces):
             segs: Piece = [(joiner, "plain"), *piece] if i else list(piece)
             size = sum(width_of(s[0]) for s in segs)
             if width is not None and i and used + size > width:
                 lines.append(line)
-                line = [(cont, "plain")]
-                used = width_of(cont)
+                line = [(cont_sum, "plain")]
+                used = width_of(cont_sum)
                 segs = [(joiner.lstrip(), "plain"), *piece]
             for k, seg in enumerate(segs):
                 after = width_of(segs[k + 1][0]) if k + 1 < len(segs) else 0
-                if width is not None and seg[0] == " · " and used + 3 + after > width:
+                dot = seg[0].strip() == "·" and seg[1] == "plain"
+                if width is not None and dot and used + width_of(seg[0]) + after > width:
                     lines.append(line)
                     line = [(cont, "plain")]
                     used = width_of(cont)
-                    seg = ("· ", "plain")
+                    seg = (seg[0].lstrip(), "plain")
                 line.append(seg)
                 used += width_of(seg[0])
         lines.append(line)
     return lines
+
+
+def _width(line: Line) -> int:
+    return sum(width_of(s[0]) for s in line)
 
 
 def _term_rungs(terms: Sequence[Term], digits: int) -> list[list[Piece]]:
@@ -375,7 +395,8 @@ def _term_rungs(terms: Sequence[Term], digits: int) -> list[list[Piece]]:
 
 
 def _wrapped(prefix: Segment, text: str, tag: str, width: int | None, pad: str) -> list[Line]:
-    """prefix + text, broken before " + " when it would pass `width`."""
+    """prefix + text, broken before " + " when it would pass `width`; a part still too long
+    breaks at a space outside brackets, before an operator where it can."""
     if width is None or width_of(prefix[0]) + width_of(text) <= width:
         return [[prefix, (text, tag)]]
     lines: list[Line] = []
@@ -388,15 +409,46 @@ def _wrapped(prefix: Segment, text: str, tag: str, width: int | None, pad: str) 
             current = [(pad, "plain")]
             used = width_of(pad)
             piece = "+ " + part
+        if used + width_of(piece) > width:
+            words = _words(piece)
+            for k, word in enumerate(words):
+                if k and used + width_of(word) > width and used > width_of(pad):
+                    lines.append(current)
+                    current = [(pad, "plain")]
+                    used = width_of(pad)
+                    word = word.lstrip()
+                current.append((word, tag))
+                used += width_of(word)
+            continue
         current.append((piece, tag))
         used += width_of(piece)
     lines.append(current)
     return lines
 
 
+def _words(text: str) -> list[str]:
+    """text in pieces that start at a space outside brackets, an operator kept with its operand."""
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    for k, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == " " and depth == 0 and k > start:
+            before = text[start:k].strip()
+            if before not in ("+", "−", "·", "=", "-"):
+                pieces.append(text[start:k])
+                start = k
+    pieces.append(text[start:])
+    return pieces
+
+
 def _equation_lines(eq: Equation, width: int | None, digits: int) -> list[Line]:
     rungs: list[tuple[str, str]] = [(eq.formula, "formula")]
-    if eq.numbers not in (eq.formula, UNKNOWN):
+    value_text = fmt(eq.value, digits) if eq.value is not None else UNKNOWN
+    if eq.numbers not in (eq.formula, UNKNOWN, value_text):
         rungs.append((eq.numbers, "number"))
     head = f"{eq.lhs} {eq.sign} "
     value = _value_text(eq.value, digits)
@@ -404,9 +456,17 @@ def _equation_lines(eq: Equation, width: int | None, digits: int) -> list[Line]:
     for text, tag in rungs:
         line.extend([(text, tag), (" = ", "plain")])
     line.append(value)
-    if width is None or sum(width_of(s[0]) for s in line) <= width:
+    if width is None or _width(line) <= width:
         return [line]
     pad = " " * width_of(head)
+    # Two whole lines, the formula and then the numbers with their value, before any breaks.
+    first: Line = [(head, "symbol"), (rungs[0][0], rungs[0][1])]
+    second: Line = [(pad[:-2] + "= ", "plain")]
+    for text, tag in rungs[1:]:
+        second.extend([(text, tag), (" = ", "plain")])
+    second.append(value)
+    if _width(first) <= width and _width(second) <= width:
+        return [first, second]
     lines = _wrapped((head, "symbol"), rungs[0][0], rungs[0][1], width, pad + "  ")
     for text, tag in rungs[1:]:
         lines += _wrapped((pad[:-2] + "= ", "plain"), text, tag, width, pad + "  ")
@@ -415,20 +475,32 @@ def _equation_lines(eq: Equation, width: int | None, digits: int) -> list[Line]:
 
 
 SECTIONS = ("forward", "loss", "chain", "paths", "mean", "update")
+# Compact levels: 1 shorter joiners and indents, 2 also a path sum without its substituted
+# forward values, 3 also without its symbolic rung (the formula rung says which factors).
+COMPACT_LEVELS = (0, 1, 2, 3)
 
 
 def render(
-    ex: Explanation, width: int | None = None, sections: Sequence[str] = SECTIONS, digits: int = 6
+    ex: Explanation,
+    width: int | None = None,
+    sections: Sequence[str] = SECTIONS,
+    digits: int = 6,
+    compact: int = 0,
 ) -> list[Line]:
-    """The explanation as lines of tagged text, sections in the order given."""
+    """The explanation as lines of tagged text, sections in the order given.
+
+    Sections: forward, loss, chain, paths, update, and mean (mean_loss then mean_gradient)."""
     lines: list[Line] = []
     for section in sections:
-        lines += _section(ex, section, width, digits)
+        lines += _section(ex, section, width, digits, compact)
     return lines
 
 
-def _section(ex: Explanation, section: str, width: int | None, digits: int) -> list[Line]:
+def _section(
+    ex: Explanation, section: str, width: int | None, digits: int, compact: int = 0
+) -> list[Line]:
     lines: list[Line] = []
+    dot = "·" if compact else " · "
     if section == "forward":
         for eq in ex.forward:
             lines += _equation_lines(eq, width, digits)
@@ -437,27 +509,33 @@ def _section(ex: Explanation, section: str, width: int | None, digits: int) -> l
     elif section == "chain":
         rungs = _term_rungs(ex.chain.terms, digits)
         rungs.append([[_value_text(ex.chain.value, digits)]])
-        lines += _ladder(ex.chain.lhs, rungs, width, " · ")
+        lines += _ladder(ex.chain.lhs, rungs, width, dot, bool(compact))
     elif section == "paths" and ex.path_sum is not None:
         ps = ex.path_sum
         per_path = [_term_rungs(p.terms, digits) for p in ps.paths]
-        rungs = [[_product_piece(pr[r]) for pr in per_path] for r in range(4)]
+        dropped = {2} if compact == 2 else {0, 2} if compact >= 3 else set()  # rung numbers
+        kept = [r for r in range(4) if r not in dropped]
+        rungs = [[_product_piece(pr[r], dot) for pr in per_path] for r in kept]
         rungs.append([[_operand_text(p.value, digits)] for p in ps.paths])
         rungs.append([[_value_text(ps.value, digits)]])
-        lines += _ladder(ps.lhs, rungs, width, " + ")
-    elif section == "mean" and ex.mean is not None and ex.mean_loss is not None:
-        lines += _equation_lines(ex.mean_loss, width, digits)
-        lines += _equation_lines(ex.mean, width, digits)
+        lines += _ladder(ps.lhs, rungs, width, " + ", bool(compact))
     elif section == "update":
         lines += _equation_lines(ex.update, width, digits)
+    elif section == "mean":
+        for part in ("mean_loss", "mean_gradient"):
+            lines += _section(ex, part, width, digits)
+    elif section == "mean_loss" and ex.mean_loss is not None:
+        lines += _equation_lines(ex.mean_loss, width, digits)
+    elif section == "mean_gradient" and ex.mean is not None:
+        lines += _equation_lines(ex.mean, width, digits)
     return lines
 
 
-def _product_piece(factors: Sequence[Piece]) -> Piece:
+def _product_piece(factors: Sequence[Piece], dot: str = " · ") -> Piece:
     piece: Piece = []
     for i, factor in enumerate(factors):
         if i:
-            piece.append((" · ", "plain"))
+            piece.append((dot, "plain"))
         piece += factor
     return piece
 

@@ -6,12 +6,18 @@ each (plus the full `Evaluation` of the last two). Walking the generic per-layer
 nobody reads, so this module writes out — once per architecture, loss and number of samples —
 a function with one local variable per parameter, gradient and neuron that runs the steps.
 
-The generated arithmetic is the very arithmetic of `evaluate` and `apply_update`, operation
-for operation and in the same order (builtin `sum` is reproduced as the left-to-right additions
-it does on Python 3.11, or called as it is on later versions), so every parameter, loss and
-gradient is bit for bit what the generic path computes. Divergence is screened with a cheap test
-that passes only when `Session._check_divergence` would find nothing; any step it does not pass
-is handed back to the session to be judged exactly.
+What it writes for each activation, loss and the update comes from the tables beside their
+Python definitions (`core.activations.ACTIVATIONS`, `core.losses.LOSSES`,
+`core.network.UPDATE_CODE`), so the generated arithmetic is the very arithmetic of `evaluate`
+and `apply_update`, operation for operation and in the same order (builtin `sum` is reproduced
+as the left-to-right additions it does on Python 3.11, or called as it is on later versions),
+so every parameter, loss and gradient is bit for bit what the generic path computes.
+Divergence is screened with a cheap test that passes only when `Session._check_divergence`
+would find nothing; any step it does not pass is handed back to the session to be judged
+exactly.
+
+Besides the session's history, a run can hand out each step's loss, parameters and gradients
+(`Trainer.trace`, for a trace streamed as it is computed) or nothing at all.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from core import activations as _act
 from core import losses as _loss
 from core.activations import Activation
 from core.losses import Loss
-from core.network import Architecture, Sample
+from core.network import UPDATE_CODE, Architecture, Sample
 
 # Above these sizes the generated function would take too long to compile to be worth it.
 MAX_PARAMS = 4096
@@ -40,11 +46,13 @@ CHECK = 1  # the last step did not pass the cheap divergence screen: judge it ex
 STOP = 2  # the last step met the stopping tolerances (loss or every trained gradient)
 UNSUPPORTED = 3  # took no step: the values are not all finite floats
 
+# What the generated function hands out after each step.
+HISTORY = "history"  # put_rate(lr), put_params(params), put_loss(loss): the session's history
+ROWS = "rows"  # put_params((step, loss, *params, *grads)): one row of a streamed trace
+NOTHING = "nothing"  # nothing: only the last step's values come back
+
 # Python 3.12 made builtin sum() of floats compensated; before it adds left to right.
 _SEQUENTIAL_SUM = sys.version_info < (3, 12)
-
-# The built-in activations, written out inline (others are called as functions).
-_ACTIVATIONS = {name: (a.fn, a.slope) for name, a in _act.ACTIVATIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class RunResult:
     taken: int  # steps taken (each recorded in the history)
     params: tuple[float, ...]  # the parameters after them
     reason: int  # DONE, CHECK, STOP or UNSUPPORTED
+    before: tuple[float, ...] | None = None  # with CHECK: the parameters before the last step
 
 
 class Trainer:
@@ -71,7 +80,7 @@ class Trainer:
         self.loss = loss
         self.n_samples = n_samples
         self._frozen = tuple(not p.trainable for p in net.params)
-        self._functions: dict[tuple[bool, bool], Callable[..., Any]] = {}
+        self._functions: dict[tuple[bool, bool, str], Callable[..., Any]] = {}
 
     def pack(self, samples: Sequence[Sample]) -> tuple[float, ...] | None:
         """The samples' numbers in the order the generated code unpacks them, or None if some
@@ -102,19 +111,57 @@ class Trainer:
         With `limits`, a step that does not pass the divergence screen ends the run (CHECK);
         with `stop` (loss tolerance, gradient tolerance), a step that meets either ends it (STOP).
         """
+        put_rate, put_params, put_loss = record
+        return self._call(
+            HISTORY, params, grads, lr, steps, data, put_params, put_loss, put_rate, limits, stop
+        )
+
+    def trace(
+        self,
+        params: tuple[float, ...],
+        grads: tuple[float, ...],
+        lr: float,
+        steps: int,
+        data: tuple[float, ...],
+        put_row: Callable[[tuple[float, ...]], None] | None,
+        limits: Limits | None,
+        first: int = 1,
+    ) -> RunResult:
+        """Take up to `steps` steps as `run` does, recording nothing but handing `put_row` each
+        step's (step, loss, *params, *grads), numbering from `first` (None: hand out nothing)."""
+        sink = NOTHING if put_row is None else ROWS
+        return self._call(
+            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first
+        )
+
+    def _call(
+        self,
+        sink: str,
+        params: tuple[float, ...],
+        grads: tuple[float, ...],
+        lr: float,
+        steps: int,
+        data: tuple[float, ...],
+        put_params: object,
+        put_loss: object,
+        put_rate: object,
+        limits: Limits | None,
+        stop: tuple[float, float] | None,
+        first: int = 1,
+    ) -> RunResult:
         values = (*params, *grads, lr)
         if steps <= 0 or not all(type(v) is float and math.isfinite(v) for v in values):
             return RunResult(0, params, UNSUPPORTED)
-        fn = self._functions.get((limits is not None, stop is not None))
+        key = (limits is not None, stop is not None, sink)
+        fn = self._functions.get(key)
         if fn is None:
-            fn = self._compile(limits is not None, stop is not None)
+            fn = self._compile(*key)
         big = max(abs(p) for p in params) if params else 0.0
         frozen = [abs(p) for p, f in zip(params, self._frozen) if f]
         frozen_big = max(frozen) if frozen else 0.0
-        put_rate, put_params, put_loss = record
         lim = limits or Limits(0.0, 0.0, 0.0)
         loss_tol, grad_tol = stop or (0.0, 0.0)
-        taken, new_params, reason = fn(
+        taken, new_params, reason, before = fn(
             params,
             grads,
             lr,
@@ -130,15 +177,22 @@ class Trainer:
             lim.step_blowup,
             loss_tol,
             grad_tol,
+            first,
         )
-        return RunResult(cast(int, taken), cast(tuple[float, ...], new_params), cast(int, reason))
+        return RunResult(
+            cast(int, taken),
+            cast(tuple[float, ...], new_params),
+            cast(int, reason),
+            cast("tuple[float, ...]", before) or None,
+        )
 
-    def _compile(self, check: bool, stop: bool) -> Callable[..., Any]:
-        source, namespace = _Writer(self.net, self.loss, self.n_samples, check, stop).source()
+    def _compile(self, check: bool, stop: bool, sink: str) -> Callable[..., Any]:
+        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink)
+        source, namespace = writer.source()
         code = compile(source, f"<core.kernel {self.net.sizes}>", "exec")
         exec(code, namespace)
         fn = cast(Callable[..., Any], namespace["_train"])
-        self._functions[check, stop] = fn
+        self._functions[check, stop, sink] = fn
         return fn
 
 
@@ -166,12 +220,21 @@ def _sum(terms: Sequence[str]) -> str:
 class _Writer:
     """Writes the source of `_train` for one architecture, loss and number of samples."""
 
-    def __init__(self, net: Architecture, loss: Loss, n_samples: int, check: bool, stop: bool):
+    def __init__(
+        self,
+        net: Architecture,
+        loss: Loss,
+        n_samples: int,
+        check: bool,
+        stop: bool,
+        sink: str = HISTORY,
+    ):
         self.net = net
         self.loss = loss
         self.n = n_samples
         self.check = check
         self.stop = stop
+        self.sink = sink
         self.namespace: dict[str, Any] = {
             "exp": math.exp,
             "log": math.log,
@@ -194,58 +257,37 @@ class _Writer:
 
     def _activation(self, layer: int, z: str, a: str) -> list[str]:
         act = self.net.activations[layer - 1]
-        kind = self._builtin_activation(act)
-        if kind == "identity":
-            return []  # a is z itself (see _a)
-        if kind == "sigmoid":
-            # core.activations.sigmoid: never exp() a positive number.
-            return [
-                f"{a} = 1.0 / (1.0 + exp(-{z})) if {z} >= 0.0 else (_e := exp({z})) / (1.0 + _e)"
-            ]
-        if kind == "tanh":
-            return [f"{a} = tanh({z})"]
-        if kind == "relu":
-            return [f"{a} = {z} if {z} > 0.0 else 0.0"]
-        if kind == "leaky_relu":
-            return [f"{a} = {z} if {z} > 0.0 else LEAK * {z}"]
+        if self._builtin_activation(act):
+            if not act.code:
+                return []  # a is z itself (see _a)
+            return [f"{a} = {act.code.format(z=z)}"]
         self.namespace[f"_f{layer}"] = act.fn
         return [f"{a} = _f{layer}({z})"]
 
     def _slope(self, layer: int, z: str, a: str) -> str | None:
-        """The expression for ∂a/∂z, or None for the identity (whose slope is exactly 1.0)."""
+        """The expression for ∂a/∂z, or None where it is exactly 1.0 (the identity)."""
         act = self.net.activations[layer - 1]
-        kind = self._builtin_activation(act)
-        if kind == "identity":
-            return None
-        if kind == "sigmoid":
-            return f"{a} * (1.0 - {a})"
-        if kind == "tanh":
-            return f"1.0 - {a} * {a}"
-        if kind == "relu":
-            return f"1.0 if {z} > 0.0 else 0.0"
-        if kind == "leaky_relu":
-            return f"1.0 if {z} > 0.0 else LEAK"
+        if self._builtin_activation(act):
+            return act.slope_code.format(z=z, a=a) if act.slope_code else None
         self.namespace[f"_fp{layer}"] = act.slope
         return f"_fp{layer}({z}, {a})"
 
     @staticmethod
-    def _builtin_activation(act: Activation) -> str:
-        known = _ACTIVATIONS.get(act.name)
-        if known is not None and known == (act.fn, act.slope):
-            return act.name
-        return ""
+    def _builtin_activation(act: Activation) -> bool:
+        """Only the table's own entries have their code written out: no other text gets into
+        the compiled source."""
+        return _act.ACTIVATIONS.get(act.name) is act or _act.ACTIVATIONS.get(act.name) == act
 
-    def _builtin_loss(self) -> str:
+    def _builtin_loss(self) -> _loss.LossCode | None:
         loss = self.loss
         known = _loss.LOSSES.get(loss.name)
-        if known is not None and (known.fn, known.slope) == (loss.fn, loss.slope):
-            return loss.name
-        return ""
+        return loss.code if known is not None and known == loss else None
 
     def _a(self, layer: int, j: int, x: Sequence[str]) -> str:
         if layer == 0:
             return x[j]
-        if self._builtin_activation(self.net.activations[layer - 1]) == "identity":
+        act = self.net.activations[layer - 1]
+        if self._builtin_activation(act) and not act.code:
             return f"z{layer}_{j}"
         return f"a{layer}_{j}"
 
@@ -266,30 +308,20 @@ class _Writer:
                 out.extend(ind + line for line in fn)
         m = sizes[-1]
         outs = [self._a(depth, k, x) for k in range(m)]
-        kind = self._builtin_loss()
+        code = self._builtin_loss()
         # The loss of the sample, and ∂L/∂ŷ for each output (u{depth}_k).
-        if kind == "binary_cross_entropy":
-            for k, o in enumerate(outs):
-                out.append(f"{ind}q{k} = EPS if EPS > {o} else {o}")
-                out.append(f"{ind}q{k} = ONE_MINUS_EPS if ONE_MINUS_EPS < q{k} else q{k}")
-            parts = "".join(
-                f" - ({t} * log(q{k}) + (1.0 - {t}) * log(1.0 - q{k}))" for k, t in enumerate(y)
-            )
-            out.append(f"{ind}{loss_name} = 0.0{parts}")
-            for k, t in enumerate(y):
-                out.append(f"{ind}u{depth}_{k} = (q{k} - {t}) / (q{k} * (1.0 - q{k}))")
-        elif kind in ("squared_error", "half_squared_error", "mse"):
-            half = "0.5 * " if kind == "half_squared_error" else ""
-            terms = [f"{half}({o} - {t}) * ({o} - {t})" for o, t in zip(outs, y)]
-            mean = f" / {m}" if kind == "mse" else ""
-            out.append(f"{ind}{loss_name} = {_sum(terms)}{mean}")
+        if code is not None:
             for k, (o, t) in enumerate(zip(outs, y)):
-                if kind == "squared_error":
-                    out.append(f"{ind}u{depth}_{k} = 2.0 * ({o} - {t})")
-                elif kind == "mse":
-                    out.append(f"{ind}u{depth}_{k} = 2.0 * ({o} - {t}) / {m}")
-                else:
-                    out.append(f"{ind}u{depth}_{k} = {o} - {t}")
+                out.extend(f"{ind}{line.format(p=o, t=t, k=k, m=m)}" for line in code.prepare)
+            terms = [code.term.format(p=o, t=t, k=k, m=m) for k, (o, t) in enumerate(zip(outs, y))]
+            if code.total == "minus":  # total -= term, from 0.0
+                total = "0.0" + "".join(f" - ({term})" for term in terms)
+            else:
+                total = _sum(terms)
+            mean = f" / {m}" if code.mean else ""
+            out.append(f"{ind}{loss_name} = {total}{mean}")
+            for k, (o, t) in enumerate(zip(outs, y)):
+                out.append(f"{ind}u{depth}_{k} = {code.slope.format(p=o, t=t, k=k, m=m)}")
         else:
             self.namespace["_loss_fn"] = self.loss.fn
             self.namespace["_loss_slope"] = self.loss.slope
@@ -337,7 +369,7 @@ class _Writer:
         pack = "(" + "".join(f"{p}, " for p in ps) + ")"
         out.append(
             "def _train(params, grads, lr, steps, data, put_params, put_loss, put_rate, big, "
-            "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, "
+            "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
             "exp=exp, log=log, tanh=tanh, LEAK=LEAK, EPS=EPS, ONE_MINUS_EPS=ONE_MINUS_EPS, "
             "_sum=_sum, _abs=abs, _max=max):"
         )
@@ -360,7 +392,7 @@ class _Writer:
         for i in trained:
             if self.check:
                 out.append(f"        o{i} = p{i}")
-            out.append(f"        p{i} = p{i} - lr * g{i}")
+            out.append(f"        p{i} = {UPDATE_CODE.format(p=f'p{i}', lr='lr', g=f'g{i}')}")
         if unrolled:
             for s, (x, y) in enumerate(names):
                 self._sample(x, y, f"L{s}", first=s == 0)
@@ -390,29 +422,36 @@ class _Writer:
                 out.append(f"        g{i} = g{i} / {n}")
         else:
             out.append(f"        L = {total}")  # x / 1 is x
-        out.append("        put_rate(lr)")
-        out.append(f"        put_params({pack})")
-        out.append("        put_loss(L)")
+        if self.sink == HISTORY:
+            out.append("        put_rate(lr)")
+            out.append(f"        put_params({pack})")
+            out.append("        put_loss(L)")
+        elif self.sink == ROWS:
+            row = "".join(f"{v}, " for v in ("L", *ps, *(f"g{i}" for i in range(count))))
+            out.append(f"        put_params((first + _step, {row}))")
         if self.check:
             # Every gradient and the loss are finite exactly when their sum is.
             grads_sum = " + ".join(["L", *(f"g{i}" for i in range(count))])
             out.append(f"        _s = {grads_sum}")
+            # The values before the step, for judging it exactly: o{i} for the trained ones.
+            kept = set(trained)
+            olds = "(" + "".join(f"o{i}, " if i in kept else f"p{i}, " for i in range(count)) + ")"
             out.append("        if not (_s - _s == 0.0 and L <= loss_limit):")
-            out.append(f"            return _step + 1, {pack}, {CHECK}")
+            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
             biggest = _max_of([f"_abs(p{i})" for i in trained] + ["frozen_big"])
             jump = _max_of([f"_abs(p{i} - o{i})" for i in trained]) if trained else "0.0"
             out.append(f"        _b = {biggest}")
             out.append(
                 f"        if not (_b <= param_limit and {jump} <= step_blowup * (1.0 + big)):"
             )
-            out.append(f"            return _step + 1, {pack}, {CHECK}")
+            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
             out.append("        big = _b")
         if self.stop:
             flat_enough = " and ".join(f"-grad_tol <= g{i} <= grad_tol" for i in trained)
             test = f"L <= loss_tol or ({flat_enough})" if trained else "L <= loss_tol"
             out.append(f"        if {test}:")
-            out.append(f"            return _step + 1, {pack}, {STOP}")
-        out.append(f"    return steps, {pack}, {DONE}")
+            out.append(f"            return _step + 1, {pack}, {STOP}, ()")
+        out.append(f"    return steps, {pack}, {DONE}, ()")
         return "\n".join(out) + "\n", self.namespace
 
 

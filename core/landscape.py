@@ -81,14 +81,3 @@ def plottable(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], li
     """The points a plot can draw: both coordinates finite."""
     keep = [(x, y) for x, y in zip(xs, ys) if math.isfinite(x) and math.isfinite(y)]
     return [x for x, _ in keep], [y for _, y in keep]
-
-
-def log_axis(
-    values: Sequence[float], max_ticks: int = 5
-) -> tuple[list[float], list[float], list[str]]:
-    """log₁₀ of positive values, with ticks at the powers of ten they span (labels like 1e-3)."""
-    logs = [math.log10(v) for v in values]
-    low, high = math.floor(min(logs)), math.ceil(max(logs))
-    step = max(1, math.ceil((high - low) / max(1, max_ticks - 1)))
-    ticks = [float(e) for e in range(low, high + 1, step)]
-    return logs, ticks, [f"1e{int(t)}" if t else "1" for t in ticks]

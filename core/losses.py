@@ -1,4 +1,9 @@
-"""Losses of one sample, each beside its slope ∂L/∂ŷ for one output."""
+"""Losses of one sample, each beside its slope ∂L/∂ŷ for one output.
+
+`LOSSES` is the one table of them: for each, the function and slope `core.network.evaluate`
+calls, how the explanations write them, and the code the training kernel (`core.kernel`)
+writes out inline — the same operations in the same order (tests/unit/test_kernel_tables.py).
+"""
 
 from __future__ import annotations
 
@@ -52,6 +57,18 @@ def binary_cross_entropy_slope(p: float, t: float, m: int) -> float:
 
 
 @dataclass(frozen=True)
+class LossCode:
+    """What the kernel writes for a loss: Python, with {p} for ŷₖ, {t} for yₖ, {k} for k and
+    {m} for the number of outputs; it may use log, EPS and ONE_MINUS_EPS."""
+
+    term: str  # one output's share of L
+    slope: str  # ∂L/∂ŷₖ
+    prepare: tuple[str, ...] = ()  # statements for each output before the term and slope
+    total: str = "sum"  # "sum": builtin sum() of the terms; "minus": 0.0 − term − term …
+    mean: bool = False  # the total divided by m
+
+
+@dataclass(frozen=True)
 class Loss:
     """A per-sample loss L(ŷ, y) and its slope ∂L/∂ŷₖ; formulas use {p} for ŷₖ, {t} for yₖ."""
 
@@ -61,6 +78,7 @@ class Loss:
     title: str
     term_formula: str  # one output's share of L
     slope_formula: str  # ∂L/∂ŷₖ
+    code: LossCode | None = None  # None: the kernel calls fn and slope
 
     def term_text(self, p: str, t: str) -> str:
         return self.term_formula.format(p=p, t=t)
@@ -86,6 +104,7 @@ LOSSES: dict[str, Loss] = {
             "Σ(ŷ − y)²",
             "({p} − {t})²",
             "2({p} − {t})",
+            LossCode("({p} - {t}) * ({p} - {t})", "2.0 * ({p} - {t})"),
         ),
         Loss(
             "half_squared_error",
@@ -94,8 +113,17 @@ LOSSES: dict[str, Loss] = {
             "Σ½(ŷ − y)²",
             "½({p} − {t})²",
             "({p} − {t})",
+            LossCode("0.5 * ({p} - {t}) * ({p} - {t})", "{p} - {t}"),
         ),
-        Loss("mse", mse, mse_slope, "mean (ŷ − y)²", "({p} − {t})²", "2({p} − {t})/{m}"),
+        Loss(
+            "mse",
+            mse,
+            mse_slope,
+            "mean (ŷ − y)²",
+            "({p} − {t})²",
+            "2({p} − {t})/{m}",
+            LossCode("({p} - {t}) * ({p} - {t})", "2.0 * ({p} - {t}) / {m}", mean=True),
+        ),
         Loss(
             "binary_cross_entropy",
             binary_cross_entropy,
@@ -103,6 +131,16 @@ LOSSES: dict[str, Loss] = {
             "−Σ[y·log ŷ + (1 − y)·log(1 − ŷ)]",
             "−[{t}·log {p} + (1 − {t})·log(1 − {p})]",
             "({p} − {t}) / ({p}(1 − {p}))",
+            LossCode(
+                "{t} * log(q{k}) + (1.0 - {t}) * log(1.0 - q{k})",
+                "(q{k} - {t}) / (q{k} * (1.0 - q{k}))",
+                # _clamp: min(max(p, EPSILON), 1.0 − EPSILON), as max and min choose.
+                (
+                    "q{k} = EPS if EPS > {p} else {p}",
+                    "q{k} = ONE_MINUS_EPS if ONE_MINUS_EPS < q{k} else q{k}",
+                ),
+                total="minus",
+            ),
         ),
     )
 }

@@ -218,10 +218,16 @@ def _sample_trace(
     )
 
 
+# The update, as the training kernel writes it for each trained parameter: the very
+# expression of apply_update (tests/unit/test_kernel_tables.py checks they agree).
+UPDATE_CODE = "{p} - {lr} * {g}"
+
+
 def apply_update(
     params: Sequence[float], grads: Sequence[float], lr: float, trainable: Sequence[bool]
 ) -> tuple[float, ...]:
-    """One gradient-descent step θ ← θ − lr·∂J/∂θ on the trainable parameters."""
+    """One gradient-descent step θ ← θ − lr·∂J/∂θ on the trainable parameters (the only
+    definition: the session, its replays, the exports and the kernel all take this one)."""
     return tuple(
         p - lr * g if train else p for p, g, train in zip(params, grads, trainable, strict=True)
     )

@@ -492,7 +492,7 @@ class Session:
         elif ev.loss > LOSS_BLOWUP * max(self._history.losses[0], 1.0):
             reason = _("the loss grew over {factor}×").format(factor=f"{LOSS_BLOWUP:g}")
         elif biggest > PARAM_LIMIT:
-            reason = _("a parameter passed ±{limit}").format(limit=f"{PARAM_LIMIT:g}")
+            reason = _("a parameter passed ±{limit}").format(limit=fmt(PARAM_LIMIT))
         elif before is not None:
             scale = 1.0 + max(abs(p) for p in before)
             jump = max(abs(a - b) for a, b in zip(ev.params, before))
@@ -510,19 +510,31 @@ class Session:
             return self._diverged
         ev = self._eval
         s = self.scenario
+        # The numbers go through the Training panel's formatter at its precision: rounding is
+        # monotone, so "≤" holds as printed, and J reads the same here as there. In UPDATE and
+        # the FORWARD after it the panels still show the step's old values: say which J this is.
+        updated = self._step > 0 and self._phase in (Phase.UPDATE, Phase.FORWARD)
         if ev.loss <= s.loss_tolerance:
+            text = (
+                _("the updated values give J = {loss} ≤ {tol}")
+                if updated
+                else _("J = {loss} ≤ {tol}")
+            )
             return Status(
-                StatusKind.CONVERGED,
-                _("loss now {loss} ≤ {tol}").format(
-                    loss=fmt(ev.loss, 3), tol=fmt(s.loss_tolerance)
-                ),
+                StatusKind.CONVERGED, text.format(loss=fmt(ev.loss), tol=fmt(s.loss_tolerance))
             )
         trained = [abs(g) for g, t in zip(ev.grads, self._trainable) if t]
         if trained and max(trained) <= s.gradient_tolerance:
+            text = (
+                _("the updated values are a flat spot: every gradient within ±{tol} "
+                  "(largest ±{grad}), J = {loss}")
+                if updated
+                else _("a flat spot: every gradient within ±{tol} (largest ±{grad}), J = {loss}")
+            )
             return Status(
                 StatusKind.CONVERGED,
-                _("every gradient ≤ {tol} (a flat spot; loss {loss})").format(
-                    tol=fmt(s.gradient_tolerance), loss=fmt(ev.loss, 3)
+                text.format(
+                    tol=fmt(s.gradient_tolerance), grad=fmt(max(trained)), loss=fmt(ev.loss)
                 ),
             )
         return Status()

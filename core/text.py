@@ -2,36 +2,49 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
 
 MINUS = "−"
 DIGITS = 6  # significant digits on screen; the trace uses more
 
-_ASCII = {
+# The one transliteration table for terminals and fonts without these glyphs. Each glyph has
+# its spelling, for text laid out after the change (to_ascii), and, where the spelling is
+# longer, a one-cell stand-in for the screen filter, which cannot change a line's width.
+_ASCII: dict[str, str | tuple[str, str]] = {
     "∂": "d",
-    "ŷ": "y^",
+    "ŷ": ("y^", "y"),
     "·": "*",
     "−": "-",
-    "←": "<-",
-    "→": "->",
-    "σ": "sig",
-    "Σ": "sum",
-    "²": "^2",
-    "½": "1/2",
+    "←": ("<-", "<"),
+    "→": ("->", ">"),
+    "↔": ("<->", "="),
+    "↑": "^",
+    "↓": "v",
+    "σ": ("sig", "s"),
+    "Σ": ("sum", "E"),
+    "²": ("^2", "2"),
+    "½": ("1/2", "h"),
     "≈": "~",
-    "≤": "<=",
-    "≥": ">=",
+    "≤": ("<=", "<"),
+    "≥": (">=", ">"),
     "×": "x",
-    "…": "...",
+    "…": ("...", "."),
     "′": "'",
     "—": "-",
     "–": "-",
-    "∞": "inf",
-    "✓": "ok",
+    "∞": ("inf", "~"),
+    "✓": ("ok", "v"),
+    "✔": ("ok", "v"),
     "✗": "x",
+    "⏎": ("enter", "<"),
     "▸": ">",
+    "▶": ">",
     "•": "*",
+    "○": "o",
+    "●": "*",
     "█": "#",
     "─": "-",
     "│": "|",
@@ -41,27 +54,38 @@ _ASCII = {
     "┌": "+",
     "└": "+",
     "├": "|",
-    "▶": ">",
-    "○": "o",
-    "●": "*",
-    "✔": "ok",
+    "\u00a0": " ",
 }
-_ASCII_TABLE = str.maketrans(_ASCII)
+_SPELLING = {k: v if isinstance(v, str) else v[0] for k, v in _ASCII.items()}
+_CELL = {k: v if isinstance(v, str) else v[1] for k, v in _ASCII.items()}
+_ASCII_TABLE = str.maketrans(_SPELLING)
 
 
 def fmt(x: float, digits: int = DIGITS) -> str:
-    """A number with at most `digits` significant digits, a true minus sign, no float noise."""
+    """A number with at most `digits` significant digits, a true minus sign, no float noise.
+
+    Fewer than DIGITS: the DIGITS-digit text rounded half up, so a short number on one panel is
+    always the long one of another panel with digits dropped (0.1234449 → 0.123445 → 0.1234)."""
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "∞" if x > 0 else MINUS + "∞"
     if x == 0.0:
         return "0"
-    text = f"{x:.{digits}g}"
+    text = f"{_rounded(x, digits):.{digits}g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"
     return text.replace("-", MINUS)
+
+
+def _rounded(x: float, digits: int) -> float:
+    """x rounded to `digits` significant digits by way of its DIGITS-digit text, half up."""
+    if digits >= DIGITS:
+        return x
+    shown = Decimal(f"{x:.{DIGITS}g}")
+    unit = Decimal(1).scaleb(shown.adjusted() - digits + 1)
+    return float(shown.quantize(unit, rounding=ROUND_HALF_UP))
 
 
 def compact(x: float, digits: int = 3) -> str:
@@ -69,8 +93,8 @@ def compact(x: float, digits: int = 3) -> str:
     fixed = fmt(x, digits)
     if x == 0.0 or not math.isfinite(x):
         return fixed
-    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
+    mantissa, exponent = f"{_rounded(x, digits):.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
     sci = f"{mantissa}e{int(exponent)}".replace("-", MINUS)
     return sci if len(sci) < len(fixed) else fixed
 
@@ -91,12 +115,15 @@ def width_of(text: str) -> int:
     """Terminal columns: CJK and other wide characters take two, combining marks none."""
     if text.isascii():
         return len(text)
-    total = 0
-    for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        total += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return total
+    return sum(_char_width(ch) for ch in text)
+
+
+@functools.cache
+def _char_width(ch: str) -> int:
+    # Cached: the maths glyphs (∂ · − ŷ) recur in every line that is measured for wrapping.
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
 def _wide(ch: str) -> bool:
@@ -149,3 +176,46 @@ def _words(text: str) -> list[str]:
 def to_ascii(text: str) -> str:
     """Transliterate the maths glyphs for terminals and fonts without them."""
     return text.translate(_ASCII_TABLE)
+
+
+def _ascii_cell(ch: str) -> str:
+    """The ASCII stand-in of one character, as wide as it is."""
+    if " " <= ch <= "~":
+        return ch
+    if ch in _CELL:
+        return _CELL[ch]
+    code = ord(ch)
+    if 0x2500 <= code <= 0x257F:  # box drawing
+        name = unicodedata.name(ch, "")
+        if "HORIZONTAL" in name and "VERTICAL" not in name:
+            return "-"
+        if "VERTICAL" in name and "HORIZONTAL" not in name:
+            return "|"
+        return "+"
+    if 0x2580 <= code <= 0x259F:  # block elements (scroll bars, bars)
+        return "#" if code in (0x2588, 0x2589, 0x258A, 0x258B, 0x258C, 0x2590) else " "
+    if 0x2800 <= code <= 0x28FF:  # braille dots (plots)
+        return "." if code != 0x2800 else " "
+    width = width_of(ch)
+    if width == 0:
+        return ""  # a combining mark: the cell belongs to the character before it
+    decomposed = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    if decomposed and width == 1:
+        return decomposed[0]
+    return "?" * max(1, width)
+
+
+_CELL_CACHE: dict[str, str] = {}
+
+
+def to_ascii_cells(text: str) -> str:
+    """Like to_ascii, but each character keeps its width: for text already laid out on screen."""
+    if text.isascii():
+        return text
+    out = []
+    for ch in text:
+        mapped = _CELL_CACHE.get(ch)
+        if mapped is None:
+            mapped = _CELL_CACHE[ch] = _ascii_cell(ch)
+        out.append(mapped)
+    return "".join(out)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import math
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
@@ -24,11 +27,12 @@ from core.loader import DEFAULT, load_builtin
 from core.quiz import Grade, Score, due
 from core.scenario import Scenario
 from core.session import Phase, Session, Snapshot, StatusKind, next_rate
-from core.text import fmt
+from core.text import fmt, to_ascii
 from tui import keys
 from tui.ascii_filter import AsciiFilter
-from tui.chain_panel import ChainRulePanel
+from tui.chain_panel import ChainRulePanel, LeftColumn
 from tui.lesson_panel import LessonPanel
+from tui.lifecycle import Ending
 from tui.loss_panel import LossPanel
 from tui.network_panel import NetworkPanel
 from tui.training_panel import TrainingPanel
@@ -53,8 +57,10 @@ WHILE_BUSY = {
     "sample",
     "toggle_view",
     "toggle_lesson",
+    "maximize",
     "command_palette",
 }
+MAX_PREVIOUS = 10  # sessions kept for undo after opening another scenario
 NEEDS_TRAINING = {"step", "auto", "fast_forward"}  # nothing to do once diverged
 STATE_NAMES = {
     StatusKind.TRAINING: N_("training"),
@@ -63,10 +69,27 @@ STATE_NAMES = {
 }
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A session put aside by opening another scenario, with what the student was looking at."""
+
+    session: Session
+    selected: int
+    sample: int
+    view: str
+    score: Score
+    lesson: bool
+
+
 class BackpropApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # also right for subclasses elsewhere
     TITLE = "backprop-tui"
-    HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-too-narrow"),
+        (MIN_WIDTH, "-narrow"),
+        (80, "-medium"),
+        (110, "-wide"),
+    ]
     VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (32, "-tall")]
     BINDINGS = keys.BINDINGS
 
@@ -83,6 +106,8 @@ class BackpropApp(App[int]):
     score: reactive[Score] = reactive(Score(), repaint=False)
     lesson: reactive[bool] = reactive(True, repaint=False)
     ascii_only: reactive[bool] = reactive(False, repaint=False)
+    _previous: tuple[_Kept, ...] = ()  # sessions put aside by opening a scenario, newest last
+    lifecycle: Ending | None = None  # set by tui.cli.run_app: signals and the watchdog
 
     def __init__(
         self,
@@ -104,6 +129,8 @@ class BackpropApp(App[int]):
         self.state_file = state_file  # where the session is kept on exit or hang-up (None: nowhere)
         self.handle_signals = handle_signals
         self.keep_error = ""  # why the session could not be kept, if it could not
+        self._keep_lock = threading.Lock()  # the watchdog's thread may keep it too
+        self._kept_path: Path | None = None
         self._timer: Timer | None = None
         self._footer_state: tuple[object, ...] = ()
         for key, bindings in self._bindings.key_to_bindings.items():
@@ -128,10 +155,23 @@ class BackpropApp(App[int]):
         if ui.get("quiz") is True:
             self.set_reactive(BackpropApp.quiz, True)
 
-    def keep_session(self) -> Path | None:
-        """Save the session for --resume; never raises (it runs on the way out)."""
+    def keep_session(self, wait: float = 1.0) -> Path | None:
+        """Save the session for --resume, once: every ending path calls it, and later calls give
+        the saved path without writing again (a failed save is tried again). Never raises;
+        gives up after `wait` seconds if another thread is saving it."""
         if self.state_file is None:
             return None
+        if not self._keep_lock.acquire(timeout=wait):
+            return None
+        try:
+            if self._kept_path is None:
+                self._kept_path = self._save_session()
+            return self._kept_path
+        finally:
+            self._keep_lock.release()
+
+    def _save_session(self) -> Path | None:
+        assert self.state_file is not None
         ui = {
             "selected": self.selected,
             "sample": self.sample,
@@ -150,7 +190,8 @@ class BackpropApp(App[int]):
         return path
 
     def hang_up(self) -> None:
-        """The terminal went away (SIGHUP) or we were told to stop (SIGTERM): keep it, leave."""
+        """The terminal went away (SIGHUP), or SIGTERM or SIGINT: keep the session and leave
+        (tui.cli.run_app gives the exit code)."""
         self.keep_session()
         self.exit(0)
 
@@ -163,7 +204,7 @@ class BackpropApp(App[int]):
                 *shared, BackpropApp.selected, BackpropApp.sample
             )
             with Horizontal(id="lower"):
-                with Vertical(id="left"):
+                with LeftColumn(id="left"):
                     yield ChainRulePanel(id="chain").data_bind(
                         *shared, BackpropApp.selected, BackpropApp.sample
                     )
@@ -186,7 +227,9 @@ class BackpropApp(App[int]):
     def on_mount(self) -> None:
         self.query_one(ChainRulePanel).focus()
         self.watch_lesson(self.lesson)
-        if self.handle_signals:
+        if self.lifecycle is not None:  # it handles the signals, from before the app started
+            self.lifecycle.attach(asyncio.get_running_loop(), self.hang_up)
+        elif self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.hang_up)
@@ -202,6 +245,15 @@ class BackpropApp(App[int]):
                 + _("backprop-tui comes back as soon as it fits.")
             )
 
+    def on_exit_app(self) -> None:
+        """On the way out no screen lays itself out again (see the comment below)."""
+        # Exiting holds Textual's batch lock for good, so a screen then queues a repaint after
+        # each layout. Two resizes still queued (a browser that resized during start-up and
+        # left) then never meet to be merged: each re-posts its own size and the screen flips
+        # between them for ever, never yielding the event loop. Refuse any further Resize.
+        for screen in self.screen_stack:
+            screen.disable_messages(events.Resize)
+
     def watch_lesson(self, visible: bool) -> None:
         for panel in self.query(LessonPanel):  # none before the app is mounted
             panel.display = visible
@@ -209,9 +261,15 @@ class BackpropApp(App[int]):
     # -- the one place state changes --------------------------------------------------------
 
     def _show(self, snap: Snapshot) -> None:
+        before = self.snapshot
         self.snapshot = snap
-        if snap.status.done and (self.auto or self.fast_forward is not None):
+        if not snap.status.done:
+            return
+        if self.auto or self.fast_forward is not None:
             self._stop_running()
+            self._announce(snap)
+        elif before is None or before.status.kind is not snap.status.kind:
+            # A step by hand: the status line has room for the verdict, not the reason.
             self._announce(snap)
 
     def _announce(self, snap: Snapshot) -> None:
@@ -237,6 +295,10 @@ class BackpropApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """None greys a key out in the footer: it does nothing now."""
+        if isinstance(self.screen, ModalScreen) and action in keys.MAIN_ACTIONS | {
+            "command_palette"
+        }:
+            return None  # a dialog is up: its keys act (tab moves focus), nothing behind it
         if action == "stop":
             return self.fast_forward is not None or self.auto
         if self.fast_forward is not None and action not in WHILE_BUSY:
@@ -244,7 +306,7 @@ class BackpropApp(App[int]):
         snap = self.snapshot
         if snap is None:
             return True
-        if action == "undo" and not snap.can_undo:
+        if action == "undo" and not snap.can_undo and not self._previous:
             return None
         if action == "sample" and len(snap.scenario.samples) < 2:
             return None
@@ -361,6 +423,18 @@ class BackpropApp(App[int]):
     def action_toggle_lesson(self) -> None:
         self.lesson = not self.lesson
 
+    def action_maximize(self) -> None:
+        """The focused panel (else the chain rule) fills the screen, for a projector or a long
+        chain; m again, or esc, restores the layout."""
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        focused = screen.focused
+        if focused is None or not focused.allow_maximize:
+            focused = self.query_one(ChainRulePanel)
+        screen.maximize(focused, container=False)
+
     def action_auto(self) -> None:
         status = self.session.status()
         if not self.auto and status.done:
@@ -432,7 +506,20 @@ class BackpropApp(App[int]):
             )
 
     def action_undo(self) -> None:
-        self._show(self.session.undo())
+        if self.session.snapshot.can_undo or not self._previous:
+            self._show(self.session.undo())
+            return
+        # At the start of a scenario opened here: back to the one before, exactly as it was.
+        self._stop_running()
+        here = self.session.scenario.name
+        self._restore(self._previous[-1])
+        self._previous = self._previous[:-1]
+        self.notify(
+            _("Back to {name} at step {step} (left {here}).").format(
+                name=self.session.scenario.name, step=self.session.snapshot.step, here=here
+            ),
+            timeout=3,
+        )
 
     def action_reset(self) -> None:
         self.auto = False
@@ -483,14 +570,33 @@ class BackpropApp(App[int]):
         self.push_screen(OpenScenarioScreen(), done)
 
     def open_scenario(self, scenario: Scenario) -> None:
+        """Start a new session; the one it replaces is kept, and u at the start returns to it."""
         self._stop_running()
+        before = self._kept()
+        self._previous = (*self._previous, before)[-MAX_PREVIOUS:]
         self.session = Session(scenario)
         self.selected = 0
         self.sample = 0
         self.score = Score()
         self.lesson = bool(scenario.lessons)
         self._show(self.session.snapshot)
-        self.notify(_("Opened {name}.").format(name=scenario.name), timeout=2)
+        self.notify(
+            _("Opened {name} (u returns to {previous} at step {step}).").format(
+                name=scenario.name,
+                previous=before.session.scenario.name,
+                step=before.session.snapshot.step,
+            ),
+            timeout=4,
+        )
+
+    def _kept(self) -> _Kept:
+        return _Kept(self.session, self.selected, self.sample, self.view, self.score, self.lesson)
+
+    def _restore(self, kept: _Kept) -> None:
+        self.session = kept.session
+        self.selected, self.sample, self.view = kept.selected, kept.sample, kept.view
+        self.score, self.lesson = kept.score, kept.lesson
+        self._show(self.session.snapshot)
 
     def action_save(self) -> None:
         from core import export
@@ -518,6 +624,8 @@ class BackpropApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_quit(self) -> None:  # type: ignore[override]
+        if self.lifecycle is not None:
+            self.lifecycle.arm(0)  # from now on the process ends within its grace, whatever hangs
         self.keep_session()
         self.exit(0)
 
@@ -535,7 +643,14 @@ class BackpropApp(App[int]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for command in keys.COMMANDS:
-            yield SystemCommand(_(command.title), _(command.help), _runner(self, command.action))
+            yield SystemCommand(
+                _(command.title), command.text(self.ascii_only), _runner(self, command.action)
+            )
+
+    def get_key_display(self, binding: Binding) -> str:
+        """--ascii names keys so they cannot be mistaken: enter, not a look-alike of ⏎."""
+        display = super().get_key_display(binding)
+        return to_ascii(display) if self.ascii_only else display
 
 
 def _runner(app: App[int], action: str) -> Callable[[], object]:

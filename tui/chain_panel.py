@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from core.explain import Line, explain, render
+from core.explain import COMPACT_LEVELS, Explanation, Line, explain, render
 from core.i18n import _
-from core.session import Snapshot
-from core.text import fmt, to_ascii
+from core.session import Phase, Snapshot
+from core.text import fmt, to_ascii, width_of, wrap
+from tui.lesson_panel import LessonPanel
 from tui.titles import set_titles
 
-# The chain rule and the update first; then where its factors came from.
-SECTIONS = ("chain", "mean", "update", "paths", "forward", "loss")
+# The sum over paths before the chain that uses it, the update after; then where the factors
+# came from. Before the backward pass, the forward pass and the loss being computed come first.
+TEACHING = ("paths", "chain", "mean_gradient", "update")
+DETAILS = ("forward", "loss", "mean_loss")
+EARLY = (Phase.READY, Phase.FORWARD, Phase.LOSS)
+NATURAL = DETAILS + TEACHING  # the order in which a step computes them
 
 STYLES = {
     "symbol": "bold",
@@ -27,8 +32,18 @@ STYLES = {
 }
 
 
+def sections(phase: Phase) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """All sections in screen order, and those that must show unscrolled: this phase's work."""
+    if phase in EARLY:
+        return NATURAL, DETAILS
+    now = TEACHING if phase is Phase.UPDATE else TEACHING[:-1]
+    return TEACHING + DETAILS, now
+
+
 class ChainRulePanel(VerticalScroll):
     """Scrolls when the explanation is taller than the panel (arrow keys, page keys, wheel)."""
+
+    ALLOW_MAXIMIZE = True  # m: a container would not be, by default
 
     snapshot: reactive[Snapshot | None] = reactive(None)
     selected: reactive[int] = reactive(0)
@@ -36,6 +51,8 @@ class ChainRulePanel(VerticalScroll):
     ascii_only: reactive[bool] = reactive(False)
 
     _line_count = -1
+    rows = 0  # lines of the explanation as last drawn
+    _shared: tuple[int, bool] = (-1, False)  # (rows, maximized) when the lesson last fitted in
 
     def compose(self) -> ComposeResult:
         yield Static(id="chain-body")
@@ -52,24 +69,67 @@ class ChainRulePanel(VerticalScroll):
     def on_resize(self) -> None:
         self._refresh_body()
 
+    def _room(self) -> int:
+        """Rows the explanation may fill: beside a folded lesson, all but the lesson's few."""
+        own = self.scrollable_content_region.height
+        column = self.parent
+        if self.has_class("-maximized") or not isinstance(column, LeftColumn):
+            return own
+        lesson = column.lesson
+        if lesson is None or not lesson.display or not lesson.folded:
+            return own
+        frame = self.outer_size.height - own
+        return column.content_size.height - frame - lesson.least_rows
+
+    def _lines_for(
+        self, ex: Explanation, width: int, order: tuple[str, ...], level: int
+    ) -> list[Line]:
+        lines = render(ex, width, order, compact=level)
+        if not self.ascii_only:
+            return lines
+        # ASCII spells some symbols longer (ŷ is y^): narrow the layout until it fits.
+        target = width
+        for _attempt in range(4):
+            widest = max((width_of(to_ascii("".join(s[0] for s in ln))) for ln in lines), default=0)
+            if widest <= target or width <= 20:
+                break
+            width = max(width - (widest - target), 20)
+            lines = render(ex, width, order, compact=level)
+        return lines
+
+    def _layout(self, ex: Explanation, width: int, room: int, phase: Phase) -> list[Line]:
+        """In the order computed if all of it fits, else what this phase computes first, in the
+        least compact layout that shows it without scrolling."""
+        for level in COMPACT_LEVELS[:2]:
+            lines = self._lines_for(ex, width, NATURAL, level)
+            if len(lines) <= room:
+                return lines
+        order, now = sections(phase)
+        for level in COMPACT_LEVELS:
+            if len(self._lines_for(ex, width, now, level)) <= room:
+                break
+        return self._lines_for(ex, width, order, level)
+
     def _refresh_body(self) -> None:
         snap = self.snapshot
         if snap is None or not self.is_mounted:
             return
         ex = explain(snap, self.selected, self.sample)
         width = max(self.scrollable_content_region.width, 20)
-        lines: list[Line] = []
+        head: list[Line] = []
         n = len(snap.scenario.samples)
         if n > 1:
             data = snap.scenario.samples[self.sample]
             xs = ", ".join(fmt(v) for v in data.x)
             ys = ", ".join(fmt(v) for v in data.y)
-            head = _("sample {k} of {n}: x = ({xs}), y = ({ys})").format(
+            text = _("sample {k} of {n}: x = ({xs}), y = ({ys})").format(
                 k=self.sample + 1, n=n, xs=xs, ys=ys
             )
-            lines.append([(head, "plain")])
-        lines += render(ex, width, SECTIONS)
+            head += [[(line, "plain")] for line in wrap(self._t(text), width)]
+        lines = head + self._layout(ex, width, self._room() - len(head), snap.phase)
         title = _("Chain rule · {name}").format(name=ex.param.name)
+        if self.has_class("-maximized"):
+            title += " · " + _("m or esc restores")
         set_titles(
             self,
             self._t(title),
@@ -79,7 +139,11 @@ class ChainRulePanel(VerticalScroll):
         self.query_one("#chain-body", Static).update(
             self._text(lines), layout=len(lines) != self._line_count
         )
-        self._line_count = len(lines)
+        state = (len(lines), self.has_class("-maximized"))
+        self._line_count = self.rows = len(lines)
+        if state != self._shared and isinstance(self.parent, LeftColumn):
+            self._shared = state
+            self.parent.share_rows()  # the folded lesson gets what is left
 
     def _t(self, text: str) -> str:
         return to_ascii(text) if self.ascii_only else text
@@ -92,3 +156,26 @@ class ChainRulePanel(VerticalScroll):
             if i < len(lines) - 1:
                 out.append("\n")
         return out
+
+
+class LeftColumn(Vertical):
+    """The chain rule above the lesson: a folded lesson gets the rows the chain rule leaves."""
+
+    @property
+    def lesson(self) -> LessonPanel | None:
+        return next((w for w in self.children if isinstance(w, LessonPanel)), None)
+
+    def on_resize(self) -> None:
+        self.share_rows()
+
+    def share_rows(self) -> None:
+        lesson = self.lesson
+        chain = next((w for w in self.children if isinstance(w, ChainRulePanel)), None)
+        if lesson is None or chain is None:
+            return
+        if not lesson.folded or chain.has_class("-maximized"):
+            lesson.grant(None)
+            return
+        frame = chain.outer_size.height - chain.scrollable_content_region.height
+        free = self.content_size.height - frame - chain.rows
+        lesson.grant(max(lesson.least_rows, free))

@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import signal
 import sys
-from typing import NoReturn
+from pathlib import Path
+from typing import NoReturn, TextIO
 
-from core.i18n import LANGUAGES, detect, set_language
+from core.i18n import LANGUAGES, N_, detect, set_language
 from core.loader import BUILTINS, DEFAULT, ScenarioError, load, load_builtin
 from core.session import Session, StatusKind
 from core.text import to_ascii
 
 PROG = "backprop-tui"
-MAX_HEADLESS_STEPS = 1_000_000
+MAX_HEADLESS_STEPS = 10_000_000
+MAX_SESSIONS = 64  # --max-sessions: each session is a process of its own
+SERVE_OPTIONS = ("--host", "--port", "--public-url", "--max-sessions")  # not for the app
 
 
 class UsageError(Exception):
@@ -58,6 +63,35 @@ def _steps(text: str) -> int:
     return value
 
 
+def _every(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+PUBLIC_URL = re.compile(r"https?://[^/\s?#]+(/[^\s?#]*)?")
+
+
+def _public_url(text: str) -> str:
+    if not PUBLIC_URL.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected http(s)://HOST[:PORT][/PATH], got {text!r}")
+    return text.rstrip("/")
+
+
+def _max_sessions(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_SESSIONS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SESSIONS}, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -82,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_steps,
         metavar="N",
         help="steps of the printed trace (default 5; implies --headless)",
+    )
+    parser.add_argument(
+        "--every",
+        type=_every,
+        metavar="K",
+        help="keep every K-th step of the printed trace, and the last (implies --headless)",
     )
     parser.add_argument(
         "--format",
@@ -119,6 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8000, help="with --serve (default 8000)")
+    parser.add_argument(
+        "--public-url",
+        type=_public_url,
+        metavar="URL",
+        help="with --serve behind a reverse proxy: the address browsers use (https://…)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=_max_sessions,
+        metavar="N",
+        default=4,
+        help="with --serve: browser tabs served at once (default 4)",
+    )
     return parser
 
 
@@ -160,8 +213,11 @@ def _main(argv: list[str] | None) -> int:
         for name in BUILTINS:
             _print(f"{name:<{width}}  {load_builtin(name).description}\n")
         return 0
-    # --steps, --format and --explain only shape the printed trace: they imply --headless.
-    trace_options = [o for o in ("steps", "format", "explain") if getattr(args, o) is not None]
+    # --steps, --every, --format and --explain only shape the printed trace: they imply
+    # --headless.
+    trace_options = [
+        o for o in ("steps", "every", "format", "explain") if getattr(args, o) is not None
+    ]
     if trace_options and not args.headless:
         for app_option in ("quiz", "resume", "serve"):
             if getattr(args, app_option):
@@ -170,8 +226,10 @@ def _main(argv: list[str] | None) -> int:
                 )
         args.headless = True
     explicit = argv if argv is not None else sys.argv[1:]
-    if not args.serve and any(a.split("=")[0] in ("--host", "--port") for a in explicit):
-        fail("--host and --port go with --serve")
+    if not args.serve:
+        for arg in explicit:
+            if arg.split("=")[0] in SERVE_OPTIONS:
+                fail(f"{arg.split('=')[0]} goes with --serve")
     if args.resume:
         if args.headless or args.serve:
             fail("--resume opens the app; leave out --headless and --serve")
@@ -205,28 +263,97 @@ def headless(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-unty
             )
         if args.format is not None:
             fail("--explain writes the chain rule as text; leave out --format")
-        _print(export.explain_steps(session, names.index(args.explain), steps))
+        _print(export.explain_steps(session, names.index(args.explain), steps, _width()))
         return 0
+    fmt = args.format or "table"
+    every = args.every or 1
+    if fmt in ("csv", "json"):
+        from core import trace  # rows are written as they are computed: memory stays flat
+
+        result = trace.write_trace(
+            scenario,
+            args.lr,
+            steps,
+            fmt,
+            _Output(sys.stdout),
+            every=every,
+            progress=trace.terminal_progress(sys.stderr),
+        )
+        if result.interrupted:
+            print(f"{PROG}: interrupted after {result.steps:,} steps", file=sys.stderr)
+            return 130
+        return 0
+    # The table and Markdown are for people: their columns are sized from every row.
     for _ in range(steps):
         if session.status().kind is StatusKind.DIVERGED:
             break
         session.step()
     snap = session.snapshot
-    fmt = args.format or "table"
-    if fmt == "json":
-        _print(export.to_json(snap) + "\n")
-    elif fmt == "csv":
-        _print(export.to_csv(snap))
-    elif fmt == "markdown":
-        _print(export.to_markdown(snap))
+    if fmt == "markdown":
+        _print(export.to_markdown(snap, width=_width(), every=every))
     else:
-        _print(export.to_table(snap))
+        _print(export.to_table(snap, _width(), every))
     return 0
 
 
+class _Output:
+    """stdout for a streamed trace, in ASCII when stdout cannot take UTF-8 (as `_print`).
+
+    Written with os.write where there is a file descriptor: CPython's buffered writer loses
+    data when Ctrl+C lands while it waits on a full pipe (`| less`), even if the handler only
+    raises a flag, and the rows written so far must come out whole."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.encoding = stream.encoding or "ascii"
+        self.ascii = "utf" not in self.encoding.lower()
+        try:
+            self.fd: int | None = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+            self.fd = None
+        stream.flush()
+
+    def write(self, text: str) -> int:
+        if self.ascii:
+            text = to_ascii(text)
+        if self.fd is None:
+            return self.stream.write(text)
+        data = memoryview(text.encode(self.encoding, "replace"))
+        while data:
+            data = data[os.write(self.fd, data) :]
+        return len(text)
+
+
+def _width() -> int:
+    """Columns the printed trace may use: the terminal's, or 80 for a file, a pipe, a printer."""
+    if not sys.stdout.isatty():
+        return 80
+    import shutil
+
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
 def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from tui.lifecycle import Ending
+
+    ending = Ending()
+    ending.install()  # first: from here on a signal keeps the session and ends the process
+    try:
+        return _run_app(scenario, args, ending)
+    finally:
+        ending.finish()
+
+
+def _run_app(scenario, args: argparse.Namespace, ending) -> int:  # type: ignore[no-untyped-def]
+    from tui.lifecycle import exit_code
+
+    # An ending before the app exists keeps nothing: there is nothing new (a fresh scenario,
+    # or the saved session still there for --resume), and it is over sooner.
+    if ending.signum is not None:  # e.g. the terminal hung up before we started
+        return exit_code(ending.signum)
     from core import persist
     from tui.app import BackpropApp
+    from tui.serve import SERVED_ENV
 
     session, ui = None, None
     if scenario is None:
@@ -236,11 +363,14 @@ def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
             fail(str(err))
         if args.lr is not None:
             session.set_learning_rate(args.lr)
+    if ending.signum is not None:
+        return exit_code(ending.signum)
     driver_class = None
-    if os.name == "posix":  # a real terminal: send only the cells that changed
-        from tui.diff_driver import DiffDriver, wanted
+    if os.name == "posix" and not os.environ.get("TEXTUAL_DRIVER"):
+        # A real terminal: let go of it when it goes; send only the cells that changed.
+        from tui.diff_driver import DiffDriver, SafeLinuxDriver, wanted
 
-        driver_class = DiffDriver if wanted() else None
+        driver_class = DiffDriver if wanted() else SafeLinuxDriver
     app = BackpropApp(
         scenario,
         learning_rate=args.lr,
@@ -248,21 +378,71 @@ def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
         ui=ui,
         quiz=args.quiz,
         ascii_only=args.ascii,
-        state_file=persist.session_file(),
+        state_file=None if os.environ.get(SERVED_ENV) else persist.session_file(),
         handle_signals=True,
         driver_class=driver_class,
     )
+    app.lifecycle = ending
+    ending.keeper = app.keep_session
+    code = 0
     try:
-        app.run(mouse=not args.no_mouse)
+        if ending.signum is None:  # else a signal came just now: keep the session, draw nothing
+            app.run(mouse=not args.no_mouse)
     finally:
-        # Whatever ended the app, the work is kept for --resume; if it cannot be, say so
-        # (the app has gone from the screen, so this is the only place left to say it).
-        if app.keep_session() is None and app.keep_error:
-            print(
-                f"{PROG}: warning: could not keep the session for --resume: {app.keep_error}",
-                file=sys.stderr,
-            )
-    return app.return_code or 0
+        code = exit_code(ending.signum) if ending.signum is not None else app.return_code or 0
+        ending.arm(code)
+        # Whatever ended the app, the work is kept for --resume; say where, or that it could
+        # not be (the app has gone from the screen, so this is the only place left to say it).
+        # Nothing is written to a terminal that has gone or stopped reading.
+        kept = app.keep_session()
+        quiet = ending.terminal_gone or ending.stuck
+        if kept is None and app.keep_error and not quiet:
+            _say(f"{PROG}: warning: could not keep the session for --resume: {app.keep_error}")
+        elif (
+            kept is not None
+            and not quiet
+            and ending.signum in (None, signal.SIGINT)
+            and _on_a_terminal()  # not for --serve's browser tabs, nor a 2> log
+        ):
+            _say(*_resume_line(kept))
+    if ending.stuck:
+        # The driver's writer is still blocked on the terminal, holding stderr's buffer: the
+        # interpreter's own exit would wait on it (or abort). The session is kept: leave now.
+        ending.leave_now(code)
+    return code
+
+
+RESUME_LINE = N_("{prog}: session kept in {path}; {prog} --resume carries on")
+
+
+def _resume_line(path: Path) -> tuple[str, str]:
+    """Where the session is and how to carry on: translated, and in English."""
+    from core.i18n import _  # here: headless() uses `_` as a loop variable
+    home = str(Path.home())
+    shown = str(path)
+    if home not in ("", os.sep) and shown.startswith(home + os.sep):
+        shown = "~" + shown[len(home) :]
+    return _(RESUME_LINE).format(prog=PROG, path=shown), RESUME_LINE.format(prog=PROG, path=shown)
+
+
+def _on_a_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _say(line: str, plain: str | None = None) -> None:
+    """One line on stderr on the way out; `plain` if stderr cannot take the characters of `line`
+    (Chinese under LANG=C). Never raises: stderr may be gone."""
+    try:
+        try:
+            print(line, file=sys.stderr, flush=True)
+        except UnicodeEncodeError:
+            text = (plain or line).encode("ascii", "backslashreplace").decode("ascii")
+            print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -271,7 +451,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def serve(argv: list[str], args: argparse.Namespace) -> int:
     import shlex
 
-    from textual_serve.server import Server
+    from tui.serve.server import LabServer
 
     skip_next = False
     forwarded = []
@@ -282,7 +462,7 @@ def serve(argv: list[str], args: argparse.Namespace) -> int:
         name = arg.split("=")[0]
         if name == "--serve":
             continue
-        if name in ("--host", "--port"):
+        if name in SERVE_OPTIONS:
             skip_next = "=" not in arg
             continue
         forwarded.append(arg)
@@ -293,7 +473,19 @@ def serve(argv: list[str], args: argparse.Namespace) -> int:
             "machine can use it, and there is no login; prefer 127.0.0.1 with an SSH tunnel",
             file=sys.stderr,
         )
-    Server(command, host=args.host, port=args.port, title="backprop-tui").serve()
+    server = LabServer(
+        command,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        max_sessions=args.max_sessions,
+    )
+    try:
+        server.serve()
+    except OSError as err:
+        # aiohttp's message repeats the address before the reason: keep the reason.
+        reason = str(err.strerror or err).rsplit(": ", 1)[-1]
+        fail(f"cannot serve on {args.host}:{args.port}: {reason}")
     return 0
 
 

@@ -1,12 +1,203 @@
-"""The keys and the command palette's entries: one table, so the two can never disagree."""
+"""One action table; the key bindings, the command palette and the help's key list come from it,
+so the three can never disagree."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 from textual.binding import Binding, BindingType
+from textual.keys import format_key
 
 from core.i18n import N_, _
+from core.text import to_ascii
+
+STEPPING = N_("Stepping")
+LOOKING = N_("Looking closer")
+CHANGING = N_("Changing things")
+SECTIONS = (STEPPING, LOOKING, CHANGING)
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str  # Textual key name(s), comma-separated
+    action: str
+    label: str  # the footer's word
+    id: str
+    section: str | None = None  # where the help lists it (None: not on its own line)
+    help: str = ""  # the help's line
+    help_with: tuple[str, ...] = ()  # ids of the bindings the same help line covers
+    title: str = ""  # the command palette's title ("": not in the palette)
+    summary: str = ""  # the palette's help; the key is added to it
+    show: bool = True  # in the footer
+    key_display: str | None = None
+    priority: bool = False
+    bound: bool = True  # False: a key Textual itself provides, listed in the help only
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        "space", "phase", N_("Phase"), "phase", STEPPING,
+        N_("next phase: forward → loss → backward → update"),
+        title=N_("Next phase"), summary=N_("Forward → loss → backward → update"),
+    ),
+    Action(
+        "enter", "step", N_("Step"), "step", STEPPING,
+        N_("one whole step (finish the current one)"),
+        title=N_("One whole step"), summary=N_("Finish the current step"),
+    ),
+    Action(
+        "a", "auto", N_("Auto"), "auto", STEPPING, N_("auto-run on/off"),
+        title=N_("Auto-run on/off"), summary=N_("Take steps by themselves"),
+    ),
+    Action(
+        "left_square_bracket", "slower", N_("Slower"), "slower", STEPPING,
+        N_("auto-run slower / faster"), help_with=("faster",),
+        title=N_("Auto-run slower"), show=False, key_display="[",
+    ),
+    Action(
+        "right_square_bracket", "faster", N_("Faster"), "faster",
+        title=N_("Auto-run faster"), show=False, key_display="]",
+    ),
+    Action(
+        "f", "fast_forward", N_("Fast"), "fast_forward", STEPPING,
+        N_("fast-forward to convergence (esc or f stops it)"),
+        title=N_("Fast-forward"), summary=N_("Train until it converges"),
+    ),
+    Action("escape", "stop", N_("Stop"), "stop", show=False),
+    Action(
+        "u", "undo", N_("Undo"), "undo", STEPPING,
+        N_("undo (a phase, step, edit, reset, or opening a scenario)"),
+        title=N_("Undo"), summary=N_("Back one phase, step, edit or reset"),
+    ),
+    Action(
+        "r", "reset", N_("Reset"), "reset", STEPPING,
+        N_("reset to the starting values (keeps the rate)"),
+        title=N_("Reset"), summary=N_("Back to the starting values"), show=False,
+    ),
+    Action(
+        "tab", "select(1)", N_("Param"), "next_param", LOOKING,
+        N_("next parameter (shift+tab: previous; or click one)"),
+        title=N_("Next parameter"), summary=N_("Select the next weight or bias"), priority=True,
+    ),
+    Action(
+        "shift+tab", "select(-1)", N_("Prev param"), "previous_param",
+        title=N_("Previous parameter"), show=False, priority=True,
+    ),
+    Action(
+        "comma", "sample(-1)", N_("Prev sample"), "previous_sample", LOOKING,
+        N_("previous / next sample (when there are several)"), help_with=("next_sample",),
+        title=N_("Previous sample"), show=False, key_display=",",
+    ),
+    Action(
+        "full_stop", "sample(1)", N_("Next sample"), "next_sample",
+        title=N_("Next sample"), show=False, key_display=".",
+    ),
+    Action(
+        "l", "toggle_view", N_("Landscape"), "toggle_view", LOOKING,
+        N_("loss curve ↔ loss landscape along the parameter"),
+        title=N_("Loss curve / landscape"), summary=N_("Switch the loss panel's view"), show=False,
+    ),
+    Action("up,down", "", "", "scroll", LOOKING, N_("scroll the chain rule"), bound=False),
+    Action(
+        "n", "toggle_lesson", N_("Notes"), "toggle_lesson", LOOKING,
+        N_("show / hide the lesson notes"),
+        title=N_("Lesson notes on/off"), summary=N_("Show or hide the lesson"), show=False,
+    ),
+    Action(
+        "m", "maximize", N_("Maximize"), "maximize", LOOKING,
+        N_("maximize the chain rule panel; m or esc restores"),
+        title=N_("Maximize panel"), summary=N_("The chain rule fills the screen"), show=False,
+    ),
+    Action(
+        "plus", "rate(1)", N_("lr+"), "rate_up", CHANGING,
+        N_("learning rate up / down a 1-2-5 ladder"), help_with=("rate_down",),
+        title=N_("Learning rate up"), summary=N_("One rung up the 1-2-5 ladder"),
+        show=False, key_display="+",
+    ),
+    Action(
+        "minus", "rate(-1)", N_("lr−"), "rate_down",
+        title=N_("Learning rate down"), summary=N_("One rung down the 1-2-5 ladder"),
+        show=False, key_display="−",
+    ),
+    Action(
+        "equals_sign", "edit", N_("Edit"), "edit", CHANGING,
+        N_("type a new value for the selected parameter"),
+        title=N_("Edit value"), summary=N_("Type a new value for the selected parameter"),
+        show=False, key_display="=",
+    ),
+    Action(
+        "t", "toggle_quiz", N_("Quiz"), "toggle_quiz", CHANGING,
+        N_("quiz on/off: predict the gradient and the new value"),
+        title=N_("Quiz on/off"), summary=N_("Predict gradients and new values"), show=False,
+    ),
+    Action(
+        "o", "open", N_("Open"), "open", CHANGING,
+        N_("open a built-in scenario or a .toml file"),
+        title=N_("Open scenario"), summary=N_("A built-in or a .toml file"), show=False,
+    ),
+    Action(
+        "s", "save", N_("Save"), "save", CHANGING,
+        N_("save the trace and the chain rule (Markdown) here"),
+        title=N_("Save trace"), summary=N_("Write the trace as Markdown to a new file here"),
+        show=False,
+    ),
+    Action(
+        "ctrl+p", "", "", "palette", CHANGING,
+        N_("command palette: every action by name, and themes"), bound=False,
+    ),
+    Action(
+        "question_mark", "help", N_("Help"), "help", CHANGING, N_("this help"),
+        title=N_("Help"), summary=N_("Every key and what the screen shows"), key_display="?",
+    ),
+    Action(
+        "q", "quit", N_("Quit"), "quit", CHANGING,
+        N_("quit (the session is kept: backprop-tui --resume)"),
+    ),
+    Action("ctrl+c", "quit", N_("Quit"), "interrupt", show=False),
+)  # fmt: skip
+
+_BY_ID = {a.id: a for a in ACTIONS}
+# The main screen's actions: none may act behind a dialog (quit may: ctrl+q quits from anywhere).
+MAIN_ACTIONS = frozenset(a.action.partition("(")[0] for a in ACTIONS if a.bound) - {"quit"}
+
+BINDINGS: list[BindingType] = [
+    Binding(
+        a.key,
+        a.action,
+        a.label,
+        show=a.show,
+        key_display=a.key_display,
+        priority=a.priority,
+        id=a.id,
+    )
+    for a in ACTIONS
+    if a.bound
+]
+
+ASCII_KEY_NAMES = {"up": "up", "down": "down", "left": "left", "right": "right"}
+
+
+def key_name(key: str, ascii_only: bool = False, key_display: str | None = None) -> str:
+    """How the help and the palette write a key: enter (a word: ⏎ is easily misread), [, ↑."""
+    if key_display is not None:
+        text = key_display
+    elif key == "enter":
+        text = "enter"
+    elif ascii_only and key in ASCII_KEY_NAMES:
+        text = ASCII_KEY_NAMES[key]
+    else:
+        text = format_key(key.rpartition("+")[2])
+        if "+" in key:
+            text = key.rpartition("+")[0] + "+" + text
+    return to_ascii(text) if ascii_only else text
+
+
+def keys_of(action: Action, ascii_only: bool = False) -> str:
+    """The keys of an action as the help and the palette write them: "[ ]", "up down"."""
+    keys = action.key.split(",")[:1] if action.bound else action.key.split(",")
+    names = [key_name(k, ascii_only, action.key_display) for k in keys]
+    names += [keys_of(_BY_ID[i], ascii_only) for i in action.help_with]
+    return " ".join(names)
 
 
 @dataclass(frozen=True)
@@ -15,67 +206,26 @@ class Command:
     title: str  # in the command palette
     help: str
 
+    def text(self, ascii_only: bool = False) -> str:
+        """The palette's help line, translated, with the key."""
+        action = next(a for a in ACTIONS if a.action == self.action)
+        key = "(" + keys_of(replace(action, help_with=()), ascii_only) + ")"
+        text = f"{_(self.help)} {key}" if self.help else key
+        return to_ascii(text) if ascii_only else text
 
-BINDINGS: list[BindingType] = [
-    Binding("space", "phase", N_("Phase"), id="phase"),
-    Binding("enter", "step", N_("Step"), id="step"),
-    Binding("a", "auto", N_("Auto"), id="auto"),
-    Binding(
-        "left_square_bracket", "slower", N_("Slower"), show=False, key_display="[", id="slower"
-    ),
-    Binding(
-        "right_square_bracket", "faster", N_("Faster"), show=False, key_display="]", id="faster"
-    ),
-    Binding("f", "fast_forward", N_("Fast"), id="fast_forward"),
-    Binding("escape", "stop", N_("Stop"), show=False, id="stop"),
-    Binding("u", "undo", N_("Undo"), id="undo"),
-    Binding("r", "reset", N_("Reset"), show=False, id="reset"),
-    Binding("plus", "rate(1)", N_("lr+"), show=False, key_display="+", id="rate_up"),
-    Binding("minus", "rate(-1)", N_("lr−"), show=False, key_display="−", id="rate_down"),
-    Binding("tab", "select(1)", N_("Param"), priority=True, id="next_param"),
-    Binding(
-        "shift+tab", "select(-1)", N_("Prev param"), show=False, priority=True, id="previous_param"
-    ),
-    Binding(
-        "comma", "sample(-1)", N_("Prev sample"), show=False, key_display=",", id="previous_sample"
-    ),
-    Binding(
-        "full_stop", "sample(1)", N_("Next sample"), show=False, key_display=".", id="next_sample"
-    ),
-    Binding("equals_sign", "edit", N_("Edit"), show=False, key_display="=", id="edit"),
-    Binding("l", "toggle_view", N_("Landscape"), show=False, id="toggle_view"),
-    Binding("t", "toggle_quiz", N_("Quiz"), show=False, id="toggle_quiz"),
-    Binding("n", "toggle_lesson", N_("Notes"), show=False, id="toggle_lesson"),
-    Binding("s", "save", N_("Save"), show=False, id="save"),
-    Binding("o", "open", N_("Open"), show=False, id="open"),
-    Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
-    Binding("q", "quit", N_("Quit"), id="quit"),
-    Binding("ctrl+c", "quit", N_("Quit"), show=False, id="interrupt"),
-]
 
-COMMANDS = [
-    Command("phase", N_("Next phase"), N_("Forward → loss → backward → update (space)")),
-    Command("step", N_("One whole step"), N_("Finish the current step (enter)")),
-    Command("auto", N_("Auto-run on/off"), N_("Take steps by themselves (a)")),
-    Command("slower", N_("Auto-run slower"), "([)"),
-    Command("faster", N_("Auto-run faster"), "(])"),
-    Command("fast_forward", N_("Fast-forward"), N_("Train until it converges (f)")),
-    Command("undo", N_("Undo"), N_("Back one phase, step, edit or reset (u)")),
-    Command("reset", N_("Reset"), N_("Back to the starting values (r)")),
-    Command("rate(1)", N_("Learning rate up"), N_("One rung up the 1-2-5 ladder (+)")),
-    Command("rate(-1)", N_("Learning rate down"), N_("One rung down the 1-2-5 ladder (−)")),
-    Command("select(1)", N_("Next parameter"), N_("Select the next weight or bias (tab)")),
-    Command("select(-1)", N_("Previous parameter"), "(shift+tab)"),
-    Command("sample(1)", N_("Next sample"), "(.)"),
-    Command("sample(-1)", N_("Previous sample"), "(,)"),
-    Command("edit", N_("Edit value"), N_("Type a new value for the selected parameter (=)")),
-    Command("toggle_view", N_("Loss curve / landscape"), N_("Switch the loss panel's view (l)")),
-    Command("toggle_quiz", N_("Quiz on/off"), N_("Predict gradients and new values (t)")),
-    Command("toggle_lesson", N_("Lesson notes on/off"), N_("Show or hide the lesson (n)")),
-    Command("save", N_("Save trace"), N_("Write the trace as Markdown to a new file here (s)")),
-    Command("open", N_("Open scenario"), N_("A built-in or a .toml file (o)")),
-    Command("help", N_("Help"), N_("Every key and what the screen shows (?)")),
-]
+COMMANDS = [Command(a.action, a.title, a.summary) for a in ACTIONS if a.title]
+
+
+def help_lines(ascii_only: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The help's key list: (section, [(keys, line)]), translated."""
+    return [
+        (
+            _(section),
+            [(keys_of(a, ascii_only), _(a.help)) for a in ACTIONS if a.section == section],
+        )
+        for section in SECTIONS
+    ]
 
 
 def translated(binding: Binding) -> Binding:

@@ -14,11 +14,13 @@ from textual.widget import Widget
 from core.explain import chain_path
 from core.i18n import _
 from core.session import Snapshot
-from core.text import compact, signed, to_ascii
+from core.text import MINUS, compact, to_ascii
 from tui.titles import set_titles
 
-VALUE_DIGITS = 4
-GRAD_DIGITS = 3
+# (value digits, gradient digits), tried in turn until the drawing fits: the numbers get
+# shorter, never the names (h2·w6 without its h2 would seem to come from h1).
+LEVELS = ((4, 3), (4, 2), (3, 2), (2, 1))
+TABLE_LEVEL = 1
 GRAPH_ROWS = 16  # taller drawings become a table
 GRAPH_LAYERS = 5
 TABLE_ROWS = 6  # rows of parameters the table shows at a time
@@ -55,6 +57,7 @@ class NetworkPanel(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._hits: list[tuple[int, int, int, int]] = []  # (row, x0, x1, param)
         self._cache: tuple[tuple[object, ...], Text] | None = None
+        self._level = 0  # the LEVELS entry of the last drawing, which the title states
 
     def watch_snapshot(self, old: Snapshot | None, new: Snapshot | None) -> None:
         if new is not None and (old is None or old.scenario is not new.scenario):
@@ -79,6 +82,7 @@ class NetworkPanel(Widget):
             return self._cache[1]
         text = self._draw(snap, width)
         self._cache = (key, text)
+        self._retitle()
         return text
 
     def _draw(self, snap: Snapshot, width: int) -> Text:
@@ -86,12 +90,16 @@ class NetworkPanel(Widget):
         tall = max(
             net.sizes[k] * max(net.sizes[k - 1] + net.bias, 2) for k in range(1, len(net.sizes))
         )
+        budget = net.depth + 1 + TABLE_ROWS
         if tall <= GRAPH_ROWS and len(net.sizes) <= GRAPH_LAYERS:
-            for level in (0, 1):
+            for level in range(len(LEVELS)):
                 rows = self._graph(snap, level)
                 if max((_row_width(r) for r in rows), default=0) <= width:
+                    self._level = level
                     return self._assemble(rows)
-        return self._assemble(self._table(snap, width))
+            budget = len(rows)  # as tall as the drawing: the panel keeps its height
+        rows, self._level = self._table(snap, width, budget)
+        return self._assemble(rows)
 
     def _t(self, text: str) -> str:
         return to_ascii(text) if self.ascii_only else text
@@ -101,6 +109,9 @@ class NetworkPanel(Widget):
         title = _("Network")
         if n > 1:
             title += " · " + _("sample {k}/{n}").format(k=self.sample + 1, n=n)
+        # Say that these are roundings of the chain rule's numbers, and to how many digits.
+        value_digits, grad_digits = LEVELS[self._level]
+        title += " · " + _("rounded to {v} digits, ∂ to {g}").format(v=value_digits, g=grad_digits)
         return to_ascii(title) if self.ascii_only else title
 
     # -- building ---------------------------------------------------------------------------
@@ -108,34 +119,43 @@ class NetworkPanel(Widget):
     def _styles(self, snap: Snapshot) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
         return chain_path(snap, self.selected)
 
-    def _param_cell(self, snap: Snapshot, index: int, on_path: bool, level: int = 1) -> Cell:
-        """`w1 +0.15 ∂+4.39e−4`: name, signed value, and the gradient once it is computed."""
+    def _param_cell(
+        self,
+        snap: Snapshot,
+        index: int,
+        on_path: bool,
+        level: int = TABLE_LEVEL,
+        source: bool = False,
+    ) -> Cell:
+        """`x1·w1 +0.15 ∂+4.39e−4`: (source,) name, signed value, and the gradient once computed."""
         net = snap.scenario.architecture
         info = net.params[index]
-        digits = VALUE_DIGITS
+        value_digits, grad_digits = LEVELS[level]
         name = info.name
-        if level == 0 and info.kind == "weight":
+        if source and info.kind == "weight":
             name = f"{net.neuron_name(info.layer - 1, info.source)}·{name}"
-        parts = [name, signed(snap.params[index], digits)]
+        parts = [name, _signed(snap.params[index], value_digits)]
         if not info.trainable:
             parts.append(_("fixed"))
         elif snap.shows_gradients:
-            grad = snap.evaluation.grads[index]
-            parts.append("∂" + ("" if grad < 0 else "+") + compact(grad, (3, 2)[min(level, 1)]))
+            parts.append("∂" + _signed(snap.evaluation.grads[index], grad_digits))
         style = "bold" if on_path else ""
         if index == self.selected:
             style = "reverse bold"
         parts = [self._t(p) for p in parts]
         return Cell(" ".join(parts), style, index, tuple(parts))
 
-    def _neuron_cell(self, snap: Snapshot, layer: int, k: int, on_path: bool) -> Cell:
+    def _neuron_cell(
+        self, snap: Snapshot, layer: int, k: int, on_path: bool, level: int = TABLE_LEVEL
+    ) -> Cell:
         net = snap.scenario.architecture
         name = net.neuron_name(layer, k)
         trace = snap.evaluation.samples[self.sample]
+        digits = LEVELS[level][0]
         if layer == 0:
-            value = signed(snap.scenario.samples[self.sample].x[k], VALUE_DIGITS)
+            value = _signed(snap.scenario.samples[self.sample].x[k], digits)
         elif snap.shows_activations:
-            value = signed(trace.a[layer][k], VALUE_DIGITS)
+            value = _signed(trace.a[layer][k], digits)
         else:
             value = "?"
         return Cell(self._t(f"{name} {value}"), "bold underline" if on_path else "")
@@ -145,7 +165,10 @@ class NetworkPanel(Widget):
         net = snap.scenario.architecture
         path_neurons, path_params = self._styles(snap)
         columns: list[Column] = [
-            [[self._neuron_cell(snap, 0, i, (0, i) in path_neurons)] for i in range(net.sizes[0])]
+            [
+                [self._neuron_cell(snap, 0, i, (0, i) in path_neurons, level)]
+                for i in range(net.sizes[0])
+            ]
         ]
         for layer in range(1, net.depth + 1):
             n_in = net.sizes[layer - 1]
@@ -160,17 +183,19 @@ class NetworkPanel(Widget):
                 for r in range(block):
                     if r < len(terms):
                         index = terms[r]
-                        cell = self._param_cell(snap, index, index in path_params, level)
+                        cell = self._param_cell(snap, index, index in path_params, level, True)
                         edges.append([cell, Cell(self._t(_bracket(r, len(terms))))])
                     else:
                         edges.append([Cell("")])
-                rows: Column = [[self._neuron_cell(snap, layer, j, (layer, j) in path_neurons)]]
+                on_path = (layer, j) in path_neurons
+                rows: Column = [[self._neuron_cell(snap, layer, j, on_path, level)]]
                 if is_output:
                     target = snap.scenario.samples[self.sample].y[j]
+                    target_text = f"{net.target_name(j)} {_signed(target, LEVELS[level][0])}"
                     rows.append(
                         [
                             Cell(
-                                self._t(f"{net.target_name(j)} {signed(target, VALUE_DIGITS)}"),
+                                self._t(target_text),
                                 "dim",
                             )
                         ]
@@ -180,25 +205,35 @@ class NetworkPanel(Widget):
             columns += [_align(edges), neurons]
         return _join(columns, gap=1)
 
-    def _table(self, snap: Snapshot, width: int) -> list[list[Cell]]:
-        """For networks too big to draw: parameters in columns, a window around the selection."""
+    def _table(self, snap: Snapshot, width: int, budget: int) -> tuple[list[list[Cell]], int]:
+        """For networks too big to draw: parameters in columns, in at most `budget` rows (the
+        numbers shortened to fit them, else a window around the selection); and the level."""
         _neurons, path_params = self._styles(snap)
-        cells = [self._param_cell(snap, i, i in path_params) for i in range(len(snap.params))]
-        cell_width = max(cell_len(c.text) for c in cells) + 2
-        per_row = max(1, width // cell_width)
         net = snap.scenario.architecture
+        for level in range(len(LEVELS)):
+            cells = [
+                self._param_cell(snap, i, i in path_params, level, True)
+                for i in range(len(snap.params))
+            ]
+            per_row, widths = _columns(cells, width)
+            table_rows = -(-len(cells) // per_row)
+            if net.depth + table_rows <= budget:
+                break
         rows = []
         for layer in range(1, net.depth + 1):
-            names = [self._neuron_cell(snap, layer, k, False).text for k in range(net.sizes[layer])]
+            names = [
+                self._neuron_cell(snap, layer, k, False, level).text
+                for k in range(net.sizes[layer])
+            ]
             line = "  ".join(names)
             if cell_len(line) > width:
                 line = line[: width - 1] + "…"
             rows.append([Cell(line, "dim")])
-        table_rows = (len(cells) + per_row - 1) // per_row
+        room = max(1, budget - net.depth - 1)
         first = 0
-        if table_rows > TABLE_ROWS:
-            first = min(max(0, self.selected // per_row - TABLE_ROWS // 2), table_rows - TABLE_ROWS)
-            shown = cells[first * per_row : (first + TABLE_ROWS) * per_row]
+        if net.depth + table_rows > budget:
+            first = min(max(0, self.selected // per_row - room // 2), table_rows - room)
+            shown = cells[first * per_row : (first + room) * per_row]
             param_names = snap.scenario.param_names
             note = _("{n} parameters; showing {a}–{b} (tab moves)").format(
                 n=len(cells),
@@ -206,14 +241,14 @@ class NetworkPanel(Widget):
                 b=param_names[shown[-1].param or 0],
             )
             rows.append([Cell(self._t(note), "dim italic")])
-        for start in range(
-            first * per_row, min(len(cells), (first + TABLE_ROWS) * per_row), per_row
-        ):
+        else:
+            room = table_rows
+        for start in range(first * per_row, min(len(cells), (first + room) * per_row), per_row):
             row: list[Cell] = []
-            for cell in cells[start : start + per_row]:
-                row += [Cell(_pad(cell.text, cell_width - 2), cell.style, cell.param), Cell("  ")]
-            rows.append(row)
-        return rows
+            for cell, cell_width in zip(cells[start : start + per_row], widths):
+                row += [Cell(_pad(cell.text, cell_width), cell.style, cell.param), Cell("  ")]
+            rows.append(row[:-1])
+        return rows, level
 
     def _assemble(self, rows: list[list[Cell]]) -> Text:
         self._hits = []
@@ -238,6 +273,23 @@ class NetworkPanel(Widget):
             if offset.y == y and x0 <= offset.x < x1:
                 self.post_message(self.Selected(param))
                 return
+
+
+def _columns(cells: list[Cell], width: int) -> tuple[int, list[int]]:
+    """The most cells a row can take within `width` (two spaces apart, each column as wide as
+    its widest cell), and the columns' widths."""
+    sizes = [cell_len(c.text) for c in cells]
+    for per_row in range(min(len(cells), width // (min(sizes) + 2) + 1), 0, -1):
+        widths = [max(sizes[c::per_row]) for c in range(per_row)]
+        if sum(widths) + 2 * (per_row - 1) <= width:
+            return per_row, widths
+    return 1, [max(sizes)]
+
+
+def _signed(x: float, digits: int) -> str:
+    """The shorter of fixed and scientific notation, with its sign (readable without colour)."""
+    text = compact(x, digits)
+    return text if text.startswith(MINUS) or text == "nan" else "+" + text
 
 
 def _bracket(r: int, n: int) -> str:
@@ -283,9 +335,10 @@ def _join(columns: list[Column], gap: int) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     for y in range(height):
         row: list[Cell] = []
-        for col, width in zip(columns, widths):
+        for n, (col, width) in enumerate(zip(columns, widths)):
             cells = col[y] if y < len(col) else [Cell("")]
             row += cells
-            row.append(Cell(" " * (width - _row_width(cells) + gap)))
+            if n < len(columns) - 1:  # no gap after the last column: a column more may fit
+                row.append(Cell(" " * (width - _row_width(cells) + gap)))
         rows.append(row)
     return rows

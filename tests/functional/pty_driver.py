@@ -21,6 +21,16 @@ from collections.abc import Mapping
 import pyte
 
 COMMAND = [sys.executable, "-m", "tui"]
+# Makes the pty the controlling terminal, then becomes the app (same pid): closing the master is
+# then a real hang-up (SIGHUP and SIGCONT, then EIO), as when tmux or sshd lose the terminal.
+CONTROLLING = """
+import fcntl, os, sys, termios
+try:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+except OSError:
+    pass  # hung up already: the app starts on a terminal that has gone
+os.execv(sys.argv[1], sys.argv[1:])
+"""
 
 
 class Terminal:
@@ -29,6 +39,7 @@ class Terminal:
         args: list[str],
         size: tuple[int, int] = (80, 24),
         env: Mapping[str, str] | None = None,
+        controlling: bool = False,
     ) -> None:
         self.master, slave = pty.openpty()
         cols, rows = size
@@ -40,8 +51,9 @@ class Terminal:
             "LINES": str(rows),
             **(env or {}),
         }
+        wrapper = [sys.executable, "-c", CONTROLLING] if controlling else []
         self.proc = subprocess.Popen(
-            [*COMMAND, *args],
+            [*wrapper, *COMMAND, *args],
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -54,9 +66,12 @@ class Terminal:
         self.screen = pyte.Screen(cols, rows)
         self._stream = pyte.ByteStream(self.screen)
         self.shown = ""  # the screen's text when a test last kept it
+        self.open = True  # the master end: closing it hangs the terminal up
 
     def read(self, seconds: float) -> bytes:
         """Everything written within `seconds`."""
+        if not self.open:
+            return b""
         got = bytearray()
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
@@ -102,8 +117,63 @@ class Terminal:
             self.read(0.05)
         return None
 
+    def until(self, needle: bytes, seconds: float = 20.0) -> bool:
+        """Read until `needle` is in the bytes, and return at once (to act right at that frame)."""
+        end = time.monotonic() + seconds
+        while needle not in self.output and (left := end - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.master], [], [], left)
+            try:
+                chunk = os.read(self.master, 65536) if ready else b""
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            self.output += chunk
+            self._stream.feed(chunk)
+        return needle in self.output
+
+    def hang_up(self) -> None:
+        """Close the master end, as a terminal emulator or sshd does when it goes."""
+        if self.open:
+            self.open = False
+            os.close(self.master)
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU the app has used so far (Linux /proc), None once it has gone."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def reap(self, seconds: float) -> tuple[int | None, float]:
+        """Wait up to `seconds` for the app to end: (exit code as Popen gives it, or None if it
+        is still there; its total CPU seconds, from the kernel's accounting at the end)."""
+        end = time.monotonic() + seconds
+        while True:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                self.read(0.05)
+                return self.proc.returncode, usage.ru_utime + usage.ru_stime
+            if time.monotonic() >= end:
+                return None, self.cpu_seconds() or 0.0
+            if self.open:
+                self.read(0.02)
+            else:
+                time.sleep(0.02)
+
+    def group_left(self) -> bool:
+        """Whether any process of the app's session (its process group) is still there."""
+        try:
+            os.killpg(self.proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
     def close(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        os.close(self.master)
+        self.hang_up()

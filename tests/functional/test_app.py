@@ -103,7 +103,7 @@ async def test_tab_selects_parameters_and_the_chain_follows() -> None:
         assert app.selected == 0
         # A hidden weight: the sum over both output paths, with every number.
         text = chain_text(app)
-        assert "∂J/∂h1 = ∂J/∂ŷ1 · ∂ŷ1/∂z_ŷ1 · ∂z_ŷ1/∂h1" in text
+        assert "∂J/∂h1 = ∂J/∂ŷ1·∂ŷ1/∂z_ŷ1·∂z_ŷ1/∂h1" in text  # compact at 80x24
         assert "0.0553994 + (−0.0190491)" in text
         assert "= 0.0363503" in text
         await pilot.press("shift+tab")
@@ -169,10 +169,11 @@ async def test_landscape_view_toggles() -> None:
         await pilot.press("space", "space", "space", "l")
         assert app.view == "landscape"
         title = str(app.query_one(LossPanel).border_title)
-        assert "J along w" in title and "slope ∂J/∂w = 2.1" in title
+        subtitle = str(app.query_one(LossPanel).border_subtitle)
+        assert "J along w" in title and "slope ∂J/∂w = 2.1" in subtitle
         await pilot.press("l")
         assert app.view == "curve"
-        assert "Loss J per step" in str(app.query_one(LossPanel).border_title)
+        assert "Loss J" in str(app.query_one(LossPanel).border_title)
 
 
 async def test_save_writes_a_new_file_each_time(tmp_path: Path) -> None:
@@ -201,7 +202,7 @@ async def test_open_a_builtin_and_a_file(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("o")
         assert isinstance(app.screen, OpenScenarioScreen)
-        await pilot.press("down", "down", "down", "enter")
+        await pilot.press("down", "down", "down", "down", "enter")  # down first reaches the list
         await pilot.pause()
         assert app.snapshot.scenario.name == "Textbook 2-2-2"
         bad = tmp_path / "bad.toml"
@@ -351,6 +352,8 @@ PALETTE = [
     ("Quiz on/off", lambda a: a.quiz),
     ("Quiz on/off", lambda a: not a.quiz),
     ("Lesson notes on/off", lambda a: not a.lesson),
+    ("Maximize panel", lambda a: a.screen.maximized is a.query_one(ChainRulePanel)),
+    ("Maximize panel", lambda a: a.screen.maximized is None),
     ("Auto-run on/off", lambda a: a.auto),
     ("Auto-run on/off", lambda a: not a.auto),
     ("Save trace", lambda a: len(list(a.save_dir.glob("backprop-trace-*.md"))) == 1),

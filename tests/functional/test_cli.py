@@ -182,10 +182,37 @@ def test_explain_a_hidden_weight_sums_over_both_paths() -> None:
     assert "0.149780716" in out
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["textbook-2-2-2", "--steps", "5"],
+        ["xor", "--steps", "5"],
+        ["textbook-2-2-2", "--steps", "2", "--format", "markdown"],
+        ["textbook-2-2-2", "--steps", "2", "--explain", "w1"],
+    ],
+    ids=" ".join,
+)
+def test_headless_output_fits_80_columns_in_a_pipe(args: list[str]) -> None:
+    # Was 161 (2-2-2) and 183 (XOR) columns; stdout here is a pipe, so 80 whatever COLUMNS says.
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**ENV, "COLUMNS": "200"},
+        timeout=60,
+        check=True,
+    ).stdout
+    widest = max(out.splitlines(), key=len)
+    assert len(widest) <= 80, widest
+
+
 def test_divergence_stops_early_with_a_diverged_line() -> None:
     out = ok("--lr", "1.0", "--headless", "--steps", "50")
-    last = out.rstrip("\n").splitlines()[-1]
-    assert last.startswith("diverged"), last
+    lines = out.rstrip("\n").splitlines()
+    # The status line follows the table (and may wrap onto a second line to fit 80 columns).
+    last = lines[max(i for i, line in enumerate(lines) if line.startswith("+")) + 1]
+    assert last.startswith("diverged"), out
     steps = [line for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert 0 < len(steps) < 50
 

@@ -9,6 +9,7 @@ from core.session import Phase
 from tui.app import BackpropApp
 from tui.dialogs import QuizScreen
 from tui.lesson_panel import LessonPanel
+from tui.training_panel import TrainingPanel
 
 SIZE = (80, 24)
 
@@ -52,7 +53,7 @@ async def test_quiz_asks_grades_names_the_mistake_and_keeps_score(tmp_path: Path
         await pilot.press("enter")
         assert app.snapshot.phase is Phase.UPDATE
         assert app.score.asked == 2 and app.score.right == 1
-        assert "quiz: 1/2 right" in training_text(app)
+        assert "quiz: 1/2 right" in str(app.query_one(TrainingPanel).border_subtitle)
         await pilot.press("s")
         report = next(tmp_path.glob("backprop-trace-*.md")).read_text()
         assert "## Quiz" in report and "learning rate not applied" in report

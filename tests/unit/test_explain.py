@@ -103,3 +103,33 @@ def test_hidden_weight_of_deep_network_sums_over_paths() -> None:
         check_exact(snap, index)
     ex = explain(snap, 0)
     assert ex.path_sum is not None and len(ex.path_sum.paths) == 2
+
+
+def test_compact_layouts_keep_every_path_and_the_sum() -> None:
+    from core.explain import COMPACT_LEVELS, plain, render
+
+    session = Session(load_builtin("textbook-2-2-2"))
+    session.forward()
+    session.compute_loss()
+    ex = explain(session.backward(), 0)  # w1
+    sizes = []
+    for level in COMPACT_LEVELS:
+        lines = plain(render(ex, 42, ("paths", "chain"), compact=level))
+        text = "\n".join(lines)
+        # Mazur's figures: the paths via o1 and o2, ∂E/∂out_h1 and ∂E/∂w1.
+        for number in ("0.0553994", "(−0.0190491)", "= 0.0363503", "= 0.000438568"):
+            assert number in text, (level, number, text)
+        assert text.index("0.0363503") < text.index("∂J/∂w1")  # the sum, then its use
+        assert all(len(line) <= 42 for line in lines), (level, text)
+        sizes.append(len(lines))
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] < sizes[0]
+
+
+def test_mean_is_the_mean_loss_then_the_mean_gradient() -> None:
+    from core.explain import plain, render
+
+    snap = Session(load_builtin("xor")).step()
+    ex = explain(snap, 0)
+    both = plain(render(ex, 60, ("mean",)))
+    assert both == plain(render(ex, 60, ("mean_loss", "mean_gradient")))
+    assert both[0].startswith("J = mean of L over 4 samples")

@@ -18,7 +18,7 @@ PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 
 def marked_strings() -> Iterator[tuple[str, str]]:
     """Every literal passed to _() or N_() in core/ and tui/, with where it is."""
-    for path in sorted([*ROOT.glob("core/*.py"), *ROOT.glob("tui/*.py")]):
+    for path in sorted([*ROOT.glob("core/**/*.py"), *ROOT.glob("tui/**/*.py")]):
         tree = ast.parse(path.read_text("utf-8"))
         for node in ast.walk(tree):
             if (

@@ -1,0 +1,249 @@
+"""Microseconds a step of a headless trace, end to end, beside PyTorch eager writing the same rows.
+
+    python -m benchmarks.headless            # about a minute
+    python -m benchmarks.headless --quick    # a few seconds (plus PyTorch's import)
+    python -m benchmarks.headless --rss      # also peak memory of xor at 10,000 / 400,000 steps
+
+For textbook-2-2-2 and xor it times, in one run, interleaved, best of several repeats:
+
+- csv, json: `core.trace.write_trace` writing the trace to os.devnull (computing and writing
+  every row: step, loss, every parameter and gradient, floats by repr);
+- torch: a PyTorch eager loop (float64, one thread, full batch, plain SGD) that computes the
+  same rows (loss, parameters and gradients at each step) and writes them the same way, if
+  PyTorch can be imported; its first rows are checked against ours;
+- engine: `Session(scenario).run(n, stop_when_done=False)`, training without writing.
+
+and, end to end, a fresh interpreter writing the CSV of 50,001 steps (the issue's measure:
+imports and start-up included) for ours and for the PyTorch loop.
+
+Figures are CPU time (of this process; of the child for the end-to-end runs), which a shared
+machine's load disturbs far less than wall-clock time; writing to os.devnull never waits.
+
+Targets: csv at least 10x torch's steps/s, in process and end to end; peak RSS at 400,000
+steps within 1.1x of 10,000 (each in a fresh interpreter). The exit status is 1 if a target is
+missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from benchmarks.core import TorchNet, import_torch
+from core.loader import load_builtin
+from core.scenario import Scenario
+from core.session import Session
+from core.trace import write_trace
+
+SCENARIOS = ("textbook-2-2-2", "xor")
+TORCH_TARGET = 10.0
+RSS_TARGET = 1.1
+RSS_STEPS = (10_000, 400_000)
+ROW_TOLERANCE = 1e-12  # torch's rows against ours: a different order of the same operations
+
+
+@dataclass(frozen=True)
+class Counts:
+    ours: int
+    torch: int
+    repeats: int
+    whole: int  # steps of the end-to-end runs (the issue's figure: 50,001)
+
+
+# The same steps for both: repr's cost depends on the numbers (small gradients late in a run
+# take longer to write than the first steps' values).
+FULL = Counts(ours=20_000, torch=20_000, repeats=5, whole=50_001)
+QUICK = Counts(ours=2_000, torch=2_000, repeats=2, whole=5_001)
+
+
+def torch_csv(torch: Any, scenario: Scenario, steps: int, out: TextIO) -> None:
+    """Rows 0 … steps of the trace from PyTorch eager, written as `write_trace` writes CSV."""
+    net = TorchNet(torch, scenario, grad_everything=True)  # gradients of frozen biases too
+    tensors = [*net.weights, *(b for b in net.biases if b is not None)]
+    names = scenario.param_names
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(
+        ["step", "loss", *names, *(f"grad_{n}" for n in names)]
+    )
+    out.write(buf.getvalue())
+    lines: list[str] = []
+    for k in range(steps + 1):
+        loss = net.loss()
+        loss.backward()
+        with torch.no_grad():
+            flat = torch.cat(
+                [t.reshape(-1) for t in tensors] + [t.grad.reshape(-1) for t in tensors]
+            ).tolist()
+            lines.append(f"{k},{loss.item()!r},{','.join(map(repr, flat))}\n")
+            if k < steps:
+                for p in net.trained:
+                    p -= net.lr * p.grad
+            for t in tensors:
+                t.grad = None
+        if len(lines) == 2048:
+            out.write("".join(lines))
+            lines.clear()
+    out.write("".join(lines))
+
+
+def rows_agree(torch: Any, scenario: Scenario, steps: int) -> float:
+    """Max |torch − ours| over every number of the first `steps` rows (the step column exact)."""
+    ours, theirs = io.StringIO(), io.StringIO()
+    write_trace(scenario, None, steps, "csv", ours)
+    torch_csv(torch, scenario, steps, theirs)
+    a = list(csv.reader(io.StringIO(ours.getvalue())))
+    b = list(csv.reader(io.StringIO(theirs.getvalue())))
+    if a[0] != b[0] or len(a) != len(b) or any(x[0] != y[0] for x, y in zip(a, b)):
+        return float("inf")
+    return max(abs(float(u) - float(v)) for x, y in zip(a[1:], b[1:]) for u, v in zip(x, y))
+
+
+def best(work: Callable[[], object], steps: int, times: list[float]) -> None:
+    start = time.process_time()
+    work()
+    times.append((time.process_time() - start) / steps * 1e6)
+
+
+def to_devnull(write: Callable[[TextIO], object]) -> Callable[[], object]:
+    def work() -> object:
+        with open(os.devnull, "w", encoding="utf-8") as out:
+            return write(out)
+
+    return work
+
+
+@dataclass
+class Timing:
+    csv: list[float]
+    json: list[float]
+    torch: list[float]
+    engine: list[float]
+
+
+def measure(name: str, counts: Counts, torch: Any | None) -> Timing:
+    sc = load_builtin(name)
+    n, nt = counts.ours, counts.torch
+    timing = Timing([], [], [], [])
+    contenders: list[tuple[Callable[[], object], int, list[float]]] = [
+        (to_devnull(lambda out: write_trace(sc, None, n, "csv", out)), n, timing.csv),
+        (to_devnull(lambda out: write_trace(sc, None, n, "json", out)), n, timing.json),
+        (lambda: Session(sc).run(n, stop_when_done=False), n, timing.engine),
+    ]
+    if torch is not None:
+        contenders.append((to_devnull(lambda out: torch_csv(torch, sc, nt, out)), nt, timing.torch))
+    write_trace(sc, None, 100, "json", io.StringIO())  # warm-up: compile the kernel
+    if torch is not None:
+        torch_csv(torch, sc, 100, io.StringIO())
+    for _ in range(counts.repeats):
+        for work, steps, times in contenders:
+            best(work, steps, times)
+    return timing
+
+
+def peak_rss(name: str, steps: int, fmt: str) -> int:
+    """Peak resident memory (KiB) of a fresh interpreter writing the trace to os.devnull."""
+    code = (
+        "import os, resource, sys\n"
+        "from core.loader import load_builtin\n"
+        "from core.trace import write_trace\n"
+        "with open(os.devnull, 'w') as out:\n"
+        f"    write_trace(load_builtin({name!r}), None, {steps}, {fmt!r}, out)\n"
+        # VmHWM: this process's own high-water mark (ru_maxrss can carry the parent's over).
+        "status = open('/proc/self/status').read() if sys.platform == 'linux' else ''\n"
+        "hwm = [l.split()[1] for l in status.splitlines() if l.startswith('VmHWM:')]\n"
+        "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[-1])
+
+
+def end_to_end(name: str, steps: int, torch: bool) -> float:
+    """µs a step of a fresh interpreter that imports what it needs, trains and writes the CSV
+    to os.devnull (what the command line does; PyTorch's import counted like ours)."""
+    if torch:
+        body = (
+            "from benchmarks.core import import_torch\n"
+            "from benchmarks.headless import torch_csv\n"
+            f"torch_csv(import_torch(), load_builtin({name!r}), {steps}, out)\n"
+        )
+    else:
+        body = (
+            "from core.trace import write_trace\n"
+            f"write_trace(load_builtin({name!r}), None, {steps}, 'csv', out)\n"
+        )
+    code = f"import os\nfrom core.loader import load_builtin\nout = open(os.devnull, 'w')\n{body}"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return used / steps * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.headless")
+    parser.add_argument("--quick", action="store_true", help="small counts, a rough figure")
+    parser.add_argument("--rss", action="store_true", help="also measure peak memory")
+    args = parser.parse_args(argv)
+    counts = QUICK if args.quick else FULL
+    torch = import_torch()
+    print(f"Python {platform.python_version()} on {platform.machine()}; ", end="")
+    print("PyTorch " + torch.__version__ if torch else "PyTorch not installed: no torch column")
+    print(
+        f"CPU µs a step, best of {counts.repeats} (ours {counts.ours} steps, torch {counts.torch})"
+    )
+    ok = True
+    header = f"{'scenario':<16}{'csv':>8}{'json':>8}{'engine':>8}{'torch':>9}"
+    print(header + f"{'torch/csv':>11}{'csv/engine':>12}")
+    for name in SCENARIOS:
+        if torch is not None:
+            diff = rows_agree(torch, load_builtin(name), 50)
+            if not diff <= ROW_TOLERANCE:
+                print(f"{name}: torch's rows differ from ours by {diff:.3g}: not the same rows")
+                ok = False
+        t = measure(name, counts, torch)
+        c, j, e = min(t.csv), min(t.json), min(t.engine)
+        line = f"{name:<16}{c:>8.2f}{j:>8.2f}{e:>8.2f}"
+        if t.torch:
+            ratio = min(t.torch) / c
+            ok = ok and ratio >= TORCH_TARGET
+            line += f"{min(t.torch):>9.1f}{ratio:>10.1f}x"
+        else:
+            line += f"{'-':>9}{'-':>11}"
+        print(line + f"{c / e:>11.1f}x")
+    print(f"target: torch/csv >= {TORCH_TARGET:g}x")
+    steps = counts.whole
+    print(f"end to end: a fresh interpreter, {steps} steps of CSV to os.devnull, CPU µs a step")
+    for name in SCENARIOS:
+        ours = end_to_end(name, steps, False)
+        line = f"  {name:<16}ours {ours:>7.2f}"
+        if torch is not None:
+            theirs = end_to_end(name, steps, True)
+            ok = ok and theirs / ours >= TORCH_TARGET
+            line += f"   torch {theirs:>7.1f}   {theirs / ours:.1f}x"
+        print(line)
+    if args.rss:
+        print(f"peak RSS (KiB), xor, fresh interpreter, target {RSS_TARGET:g}x:")
+        for fmt in ("csv", "json"):
+            small, big = (peak_rss("xor", s, fmt) for s in RSS_STEPS)
+            ratio = big / small
+            ok = ok and ratio <= RSS_TARGET
+            print(
+                f"  {fmt:<5} {RSS_STEPS[0]:>7} steps {small:>8}   {RSS_STEPS[1]:>7} steps "
+                f"{big:>8}   {ratio:.3f}x"
+            )
+    print("all targets met" if ok else "a target was missed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
