@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from core.activations import LEAK
-from core.loader import BUILTINS, load_builtin
-from core.losses import EPSILON
-from core.network import apply_update, evaluate
-from core.scenario import Scenario
-from core.session import Session
+from core.files.loader import BUILTINS, load_builtin
+from core.model.activations import LEAK
+from core.model.losses import EPSILON
+from core.model.network import apply_update, evaluate
+from core.model.scenario import Scenario
+from core.stepping.session import Session
 
 TORCH_TARGET = 10.0  # engine steps/s at least this many times torch eager's
 FLOOR_TARGET = 5.0  # the floor's steps/s at most this many times the engine's
@@ -204,7 +204,7 @@ class TorchNet:
         self.activations = [by_name[a.name] for a in net.activations]
 
     def loss(self) -> Any:
-        """J: the mean over samples of each sample's loss, as `core.losses` defines them."""
+        """J: the mean over samples of each sample's loss, as `core.model.losses` defines them."""
         a = self.x
         for w, b, f in zip(self.weights, self.biases, self.activations):
             z = a @ w.T

@@ -6,7 +6,7 @@
 
 For textbook-2-2-2 and xor it times, in one run, interleaved, best of several repeats:
 
-- csv, json: `core.trace.write_trace` writing the trace to os.devnull (computing and writing
+- csv, json: `core.files.trace.write_trace` writing the trace to os.devnull (computing and writing
   every row: step, loss, every parameter and gradient, floats by repr);
 - torch: a PyTorch eager loop (float64, one thread, full batch, plain SGD) that computes the
   same rows (loss, parameters and gradients at each step) and writes them the same way, if
@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from benchmarks.core import TorchNet, import_torch
-from core.loader import load_builtin
-from core.scenario import Scenario
-from core.session import Session
-from core.trace import write_trace
+from core.files.loader import load_builtin
+from core.files.trace import write_trace
+from core.model.scenario import Scenario
+from core.stepping.session import Session
 
 SCENARIOS = ("textbook-2-2-2", "xor")
 TORCH_TARGET = 10.0
@@ -154,8 +154,8 @@ def peak_rss(name: str, steps: int, fmt: str) -> int:
     """Peak resident memory (KiB) of a fresh interpreter writing the trace to os.devnull."""
     code = (
         "import os, resource, sys\n"
-        "from core.loader import load_builtin\n"
-        "from core.trace import write_trace\n"
+        "from core.files.loader import load_builtin\n"
+        "from core.files.trace import write_trace\n"
         "with open(os.devnull, 'w') as out:\n"
         f"    write_trace(load_builtin({name!r}), None, {steps}, {fmt!r}, out)\n"
         # VmHWM: this process's own high-water mark (ru_maxrss can carry the parent's over).
@@ -178,10 +178,11 @@ def end_to_end(name: str, steps: int, torch: bool) -> float:
         )
     else:
         body = (
-            "from core.trace import write_trace\n"
+            "from core.files.trace import write_trace\n"
             f"write_trace(load_builtin({name!r}), None, {steps}, 'csv', out)\n"
         )
-    code = f"import os\nfrom core.loader import load_builtin\nout = open(os.devnull, 'w')\n{body}"
+    imports = "import os\nfrom core.files.loader import load_builtin\n"
+    code = f"{imports}out = open(os.devnull, 'w')\n{body}"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

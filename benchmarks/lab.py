@@ -75,7 +75,7 @@ from pathlib import Path
 
 from rich.cells import cell_len
 
-from core.loader import BUILTINS, load_file
+from core.files.loader import BUILTINS, load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (80, 24)  # columns, rows
@@ -454,7 +454,8 @@ def plain(data: bytes) -> str:
 
 def scenario_text(spec: str) -> str:
     if spec in BUILTINS:
-        return resources.files("core").joinpath("scenarios", f"{spec}.toml").read_text("utf-8")
+        builtin = resources.files("core.files").joinpath("scenarios", f"{spec}.toml")
+        return builtin.read_text("utf-8")
     return Path(spec).read_text("utf-8")
 
 

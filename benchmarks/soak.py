@@ -29,9 +29,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from core.loader import load_builtin
-from core.scenario import Scenario
-from core.session import Session
+from core.files.loader import load_builtin
+from core.model.scenario import Scenario
+from core.stepping.session import Session
 
 SCENARIO = "xor"
 GROWTH_LIMIT = 1.5

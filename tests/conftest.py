@@ -1,7 +1,7 @@
 import pytest
 
-from core.loader import load_builtin
-from core.session import Session
+from core.files.loader import load_builtin
+from core.stepping.session import Session
 
 
 @pytest.fixture

@@ -21,21 +21,21 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from core.files import write_new
-from core.i18n import N_, _
-from core.loader import DEFAULT, load_builtin
-from core.quiz import Grade, Score, due
-from core.scenario import Scenario
-from core.session import Phase, Session, Snapshot, StatusKind, next_rate
-from core.text import fmt, to_ascii
+from core.files.atomic import write_new
+from core.files.loader import DEFAULT, load_builtin
+from core.model.scenario import Scenario
+from core.stepping.session import Phase, Session, Snapshot, StatusKind, next_rate
+from core.teaching.quiz import Grade, Score, due
+from core.text.format import fmt, to_ascii
+from core.text.i18n import N_, _
 from tui import keys
-from tui.ascii_filter import AsciiFilter
-from tui.chain_panel import ChainRulePanel, LeftColumn
-from tui.lesson_panel import LessonPanel
-from tui.lifecycle import Ending
-from tui.loss_panel import LossPanel
-from tui.network_panel import NetworkPanel
-from tui.training_panel import TrainingPanel
+from tui.driver.ascii_filter import AsciiFilter
+from tui.driver.lifecycle import Ending
+from tui.panels.chain_panel import ChainRulePanel, LeftColumn
+from tui.panels.lesson_panel import LessonPanel
+from tui.panels.loss_panel import LossPanel
+from tui.panels.network_panel import NetworkPanel
+from tui.panels.training_panel import TrainingPanel
 
 MIN_WIDTH, MIN_HEIGHT = 70, 20
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)  # auto-run, whole steps per second
@@ -180,7 +180,9 @@ class BackpropApp(App[int]):
             "score": self.score.to_dict(),
         }
         try:
-            from core import persist  # imported when needed: start-up time matters on a lab server
+            from core.files import (
+                persist,  # imported when needed: start-up time matters on a lab server
+            )
 
             path = persist.save(self.session.snapshot, ui, self.state_file)
         except OSError as err:
@@ -404,7 +406,7 @@ class BackpropApp(App[int]):
             self.score = self.score.add(result)
             then()
 
-        from tui.dialogs import QuizScreen
+        from tui.dialogs.quiz import QuizScreen
 
         self.push_screen(
             QuizScreen(snap, self.selected, question, self.sample),  # type: ignore[arg-type]
@@ -556,7 +558,7 @@ class BackpropApp(App[int]):
                     timeout=3,
                 )
 
-        from tui.dialogs import EditValueScreen
+        from tui.dialogs.edit import EditValueScreen
 
         self.push_screen(EditValueScreen(name, self.session.snapshot.params[index]), done)
 
@@ -565,7 +567,7 @@ class BackpropApp(App[int]):
             if scenario is not None:
                 self.open_scenario(scenario)
 
-        from tui.dialogs import OpenScenarioScreen
+        from tui.dialogs.open import OpenScenarioScreen
 
         self.push_screen(OpenScenarioScreen(), done)
 
@@ -599,7 +601,7 @@ class BackpropApp(App[int]):
         self._show(self.session.snapshot)
 
     def action_save(self) -> None:
-        from core import export
+        from core.files import export
 
         report = export.to_markdown(
             self.session.snapshot,
@@ -618,7 +620,7 @@ class BackpropApp(App[int]):
         self.notify(_("Saved the trace to {path}").format(path=path), timeout=5)
 
     def action_help(self) -> None:
-        from tui.dialogs import HelpScreen
+        from tui.dialogs.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

@@ -1,4 +1,5 @@
-"""The backprop-tui command: the app, or a headless trace. Bad input: one line, exit status 2."""
+"""The backprop-tui command: options checked here, then the app, --serve or the headless trace
+(core.files.headless). Bad input: one line, exit status 2."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn
 
-from core.i18n import LANGUAGES, N_, detect, set_language
-from core.loader import BUILTINS, DEFAULT, ScenarioError, load, load_builtin
-from core.session import Session, StatusKind
-from core.text import to_ascii
+from core.files import headless
+from core.files.loader import BUILTINS, DEFAULT, ScenarioError, load, load_builtin
+from core.text.i18n import LANGUAGES, N_, _, detect, set_language
 
 PROG = "backprop-tui"
 MAX_HEADLESS_STEPS = 10_000_000
@@ -180,13 +180,6 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def _print(text: str) -> None:
-    encoding = (sys.stdout.encoding or "ascii").lower()
-    if "utf" not in encoding:
-        text = to_ascii(text)
-    sys.stdout.write(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -211,7 +204,7 @@ def _main(argv: list[str] | None) -> int:
     if args.list:
         width = max(map(len, BUILTINS))
         for name in BUILTINS:
-            _print(f"{name:<{width}}  {load_builtin(name).description}\n")
+            headless.print_text(f"{name:<{width}}  {load_builtin(name).description}\n")
         return 0
     # --steps, --every, --format and --explain only shape the printed trace: they imply
     # --headless.
@@ -243,98 +236,25 @@ def _main(argv: list[str] | None) -> int:
     if args.headless:
         if args.serve:
             fail("--serve and --headless do not go together")
-        return headless(scenario, args)
+        try:
+            return headless.run(
+                scenario,
+                lr=args.lr,
+                steps=args.steps,
+                fmt=args.format,
+                every=args.every,
+                explain=args.explain,
+                prog=PROG,
+            )
+        except headless.HeadlessError as err:
+            fail(str(err))
     if args.serve:
         return serve(explicit, args)
     return run_app(scenario, args)
 
 
-def headless(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from core import export  # only here: the app starts faster without it
-
-    session = Session(scenario, args.lr)
-    steps = 5 if args.steps is None else args.steps
-    if args.explain is not None:
-        names = scenario.param_names
-        if args.explain not in names:
-            fail(
-                f"--explain: {scenario.name} has no parameter {args.explain!r} "
-                f"(its parameters: {', '.join(names)})"
-            )
-        if args.format is not None:
-            fail("--explain writes the chain rule as text; leave out --format")
-        _print(export.explain_steps(session, names.index(args.explain), steps, _width()))
-        return 0
-    fmt = args.format or "table"
-    every = args.every or 1
-    if fmt in ("csv", "json"):
-        from core import trace  # rows are written as they are computed: memory stays flat
-
-        result = trace.write_trace(
-            scenario,
-            args.lr,
-            steps,
-            fmt,
-            _Output(sys.stdout),
-            every=every,
-            progress=trace.terminal_progress(sys.stderr),
-        )
-        if result.interrupted:
-            print(f"{PROG}: interrupted after {result.steps:,} steps", file=sys.stderr)
-            return 130
-        return 0
-    # The table and Markdown are for people: their columns are sized from every row.
-    for _ in range(steps):
-        if session.status().kind is StatusKind.DIVERGED:
-            break
-        session.step()
-    snap = session.snapshot
-    if fmt == "markdown":
-        _print(export.to_markdown(snap, width=_width(), every=every))
-    else:
-        _print(export.to_table(snap, _width(), every))
-    return 0
-
-
-class _Output:
-    """stdout for a streamed trace, in ASCII when stdout cannot take UTF-8 (as `_print`).
-
-    Written with os.write where there is a file descriptor: CPython's buffered writer loses
-    data when Ctrl+C lands while it waits on a full pipe (`| less`), even if the handler only
-    raises a flag, and the rows written so far must come out whole."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.encoding = stream.encoding or "ascii"
-        self.ascii = "utf" not in self.encoding.lower()
-        try:
-            self.fd: int | None = stream.fileno()
-        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
-            self.fd = None
-        stream.flush()
-
-    def write(self, text: str) -> int:
-        if self.ascii:
-            text = to_ascii(text)
-        if self.fd is None:
-            return self.stream.write(text)
-        data = memoryview(text.encode(self.encoding, "replace"))
-        while data:
-            data = data[os.write(self.fd, data) :]
-        return len(text)
-
-
-def _width() -> int:
-    """Columns the printed trace may use: the terminal's, or 80 for a file, a pipe, a printer."""
-    if not sys.stdout.isatty():
-        return 80
-    import shutil
-
-    return max(40, shutil.get_terminal_size((80, 24)).columns)
-
-
 def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from tui.lifecycle import Ending
+    from tui.driver.lifecycle import Ending
 
     ending = Ending()
     ending.install()  # first: from here on a signal keeps the session and ends the process
@@ -345,13 +265,13 @@ def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
 
 
 def _run_app(scenario, args: argparse.Namespace, ending) -> int:  # type: ignore[no-untyped-def]
-    from tui.lifecycle import exit_code
+    from tui.driver.lifecycle import exit_code
 
     # An ending before the app exists keeps nothing: there is nothing new (a fresh scenario,
     # or the saved session still there for --resume), and it is over sooner.
     if ending.signum is not None:  # e.g. the terminal hung up before we started
         return exit_code(ending.signum)
-    from core import persist
+    from core.files import persist
     from tui.app import BackpropApp
     from tui.serve import SERVED_ENV
 
@@ -368,7 +288,7 @@ def _run_app(scenario, args: argparse.Namespace, ending) -> int:  # type: ignore
     driver_class = None
     if os.name == "posix" and not os.environ.get("TEXTUAL_DRIVER"):
         # A real terminal: let go of it when it goes; send only the cells that changed.
-        from tui.diff_driver import DiffDriver, SafeLinuxDriver, wanted
+        from tui.driver.diff_driver import DiffDriver, SafeLinuxDriver, wanted
 
         driver_class = DiffDriver if wanted() else SafeLinuxDriver
     app = BackpropApp(
@@ -417,7 +337,6 @@ RESUME_LINE = N_("{prog}: session kept in {path}; {prog} --resume carries on")
 
 def _resume_line(path: Path) -> tuple[str, str]:
     """Where the session is and how to carry on: translated, and in English."""
-    from core.i18n import _  # here: headless() uses `_` as a loop variable
     home = str(Path.home())
     shown = str(path)
     if home not in ("", os.sep) and shown.startswith(home + os.sep):

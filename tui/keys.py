@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from textual.binding import Binding, BindingType
 from textual.keys import format_key
 
-from core.i18n import N_, _
-from core.text import to_ascii
+from core.text.format import to_ascii
+from core.text.i18n import N_, _
 
 STEPPING = N_("Stepping")
 LOOKING = N_("Looking closer")

@@ -8,14 +8,16 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import Input
 
-from core.loader import load_builtin
-from core.session import Phase, StatusKind
+from core.files.loader import load_builtin
+from core.stepping.session import Phase, StatusKind
 from tui import keys
 from tui.app import SPEEDS, BackpropApp
-from tui.chain_panel import ChainRulePanel
-from tui.dialogs import EditValueScreen, HelpScreen, OpenScenarioScreen
-from tui.loss_panel import LossPanel
-from tui.network_panel import NetworkPanel
+from tui.dialogs.edit import EditValueScreen
+from tui.dialogs.help import HelpScreen
+from tui.dialogs.open import OpenScenarioScreen
+from tui.panels.chain_panel import ChainRulePanel
+from tui.panels.loss_panel import LossPanel
+from tui.panels.network_panel import NetworkPanel
 
 SIZE = (80, 24)
 
@@ -416,7 +418,7 @@ y = [0.0, 1.0, 0.0, 1.0]
 
 
 async def test_a_network_too_big_to_draw_becomes_a_table() -> None:
-    from core.loader import parse
+    from core.files.loader import parse
 
     app = BackpropApp(parse(BIG, "big.toml"))
     async with app.run_test(size=SIZE) as pilot:

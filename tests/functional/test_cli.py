@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core.loader import BUILTINS, load_builtin
+from core.files.loader import BUILTINS, load_builtin
 
 # The story: w(new) = w(old) − 0.1·(4.5·w(old) − 1.5).
 STORY_WEIGHTS = [0.8, 0.59, 0.4745, 0.410975, 0.37603625, 0.3568199375]

@@ -10,11 +10,14 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, OptionList
 
-from core.loader import load_builtin
-from core.session import Phase
+from core.files.loader import load_builtin
+from core.stepping.session import Phase
 from tests.functional.pty_driver import Terminal
 from tui.app import BackpropApp
-from tui.dialogs import EditValueScreen, HelpScreen, OpenScenarioScreen, QuizScreen
+from tui.dialogs.edit import EditValueScreen
+from tui.dialogs.help import HelpScreen
+from tui.dialogs.open import OpenScenarioScreen
+from tui.dialogs.quiz import QuizScreen
 
 SIZE = (80, 24)
 MINE = (

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core import persist
+from core.files import persist
 from tests.functional.pty_driver import Terminal
 
 ESCAPES = re.compile(

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from textual.geometry import Region
 
-from core.loader import BUILTINS, load_builtin
-from core.session import StatusKind
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import StatusKind
 from tests.functional.screen import capture, settle
 from tui.app import BackpropApp
-from tui.chain_panel import ChainRulePanel
-from tui.lesson_panel import LessonPanel
-from tui.training_panel import TrainingPanel
+from tui.panels.chain_panel import ChainRulePanel
+from tui.panels.lesson_panel import LessonPanel
+from tui.panels.training_panel import TrainingPanel
 
 SIZE = (80, 24)
 NUMBER = r"(−?[\d.]+(?:e−?\d+)?)"

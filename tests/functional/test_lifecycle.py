@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from core import persist
-from core.session import Session
+from core.files import persist
+from core.stepping.session import Session
 from tests.functional.pty_driver import Terminal
 
 LIMIT = 2.0  # seconds from the ending to the process gone
@@ -300,7 +300,7 @@ def test_the_resume_line_in_chinese_and_on_an_ascii_stderr(
 ) -> None:
     import io
 
-    from core import i18n
+    from core.text import i18n
     from tui import cli
 
     path = Path.home() / ".local" / "state" / "backprop-tui" / "session.json"
@@ -324,7 +324,7 @@ def test_the_resume_line_in_chinese_and_on_an_ascii_stderr(
 
 
 def test_the_watchdog_keeps_the_session_and_ends_what_hangs() -> None:
-    from tui.lifecycle import Ending
+    from tui.driver.lifecycle import Ending
 
     exits: list[int] = []
     kept: list[int] = []
@@ -352,7 +352,7 @@ def test_the_watchdog_keeps_the_session_and_ends_what_hangs() -> None:
 
 
 def test_a_signal_during_start_up_reaches_the_app_once_its_loop_runs() -> None:
-    from tui.lifecycle import Ending
+    from tui.driver.lifecycle import Ending
 
     asked: list[str] = []
 
@@ -394,7 +394,7 @@ class _Stalled:
 
 
 def test_the_writer_lets_go_of_a_terminal_that_has_gone() -> None:
-    from tui.diff_driver import _Writer
+    from tui.driver.diff_driver import _Writer
 
     told: list[int] = []
     writer = _Writer(_Gone(), lambda: told.append(1))  # type: ignore[arg-type]
@@ -408,7 +408,7 @@ def test_the_writer_lets_go_of_a_terminal_that_has_gone() -> None:
 
 
 def test_stopping_the_writer_on_a_stalled_terminal_is_bounded() -> None:
-    from tui.diff_driver import STOP_WAIT, _Writer
+    from tui.driver.diff_driver import STOP_WAIT, _Writer
 
     stalled = _Stalled()
     writer = _Writer(stalled, lambda: None)  # type: ignore[arg-type]
@@ -431,7 +431,7 @@ async def test_a_sigcont_without_our_sigtstp_starts_nothing(
     """A hang-up sends SIGHUP then SIGCONT: Textual would start application mode again there."""
     from textual.app import App
 
-    from tui.diff_driver import SafeLinuxDriver
+    from tui.driver.diff_driver import SafeLinuxDriver
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTSTP, signal.SIGCONT)}
     try:

@@ -8,12 +8,12 @@ import math
 import pytest
 from textual.pilot import Pilot
 
-from core.loader import BUILTINS, load_builtin
-from core.session import Phase
-from core.text import fmt
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import Phase
+from core.text.format import fmt
 from tests.functional.plot_audit import axis_problems, inside, parse_number
 from tui.app import MIN_HEIGHT, MIN_WIDTH, BackpropApp
-from tui.loss_panel import LossPanel
+from tui.panels.loss_panel import LossPanel
 
 SIZES = ((80, 24), (120, 40), (70, 20))
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from rich.cells import cell_len
 
-from core.loader import BUILTINS, load_builtin
+from core.files.loader import BUILTINS, load_builtin
 from tests.functional.screen import BORDERED, Shot, press_and_capture, settle
 from tui.app import BackpropApp
-from tui.ascii_filter import to_ascii_cells
+from tui.driver.ascii_filter import to_ascii_cells
 
 SIZES = ((80, 24), (120, 40), (70, 20))
 DIVERGE_RATE = 1e3

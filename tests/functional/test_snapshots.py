@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.loader import load_builtin
+from core.files.loader import load_builtin
 from tui.app import BackpropApp
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -51,7 +51,7 @@ def test_terminal_too_small(snap_compare, size) -> None:
 
 @pytest.fixture
 def chinese():
-    from core.i18n import set_language
+    from core.text.i18n import set_language
 
     set_language("zh")
     yield

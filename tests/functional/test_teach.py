@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.loader import parse
-from core.session import Phase
+from core.files.loader import parse
+from core.stepping.session import Phase
 from tui.app import BackpropApp
-from tui.dialogs import QuizScreen
-from tui.lesson_panel import LessonPanel
-from tui.training_panel import TrainingPanel
+from tui.dialogs.quiz import QuizScreen
+from tui.panels.lesson_panel import LessonPanel
+from tui.panels.training_panel import TrainingPanel
 
 SIZE = (80, 24)
 

@@ -24,9 +24,9 @@ from textual.geometry import Size
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.pilot import Pilot
 
-from core.session import Phase, Snapshot, StatusKind
+from core.stepping.session import Phase, Snapshot, StatusKind
 
-# Numbers that are not numbers, as the panels would write them (core.text.fmt, to_ascii).
+# Numbers that are not numbers, as the panels would write them (core.text.format.fmt, to_ascii).
 GARBAGE = re.compile(r"\bnan\b|∞|\binf\b", re.IGNORECASE)
 
 
@@ -162,8 +162,8 @@ def snapshot_problems(snap: Snapshot, exact: bool) -> list[str]:
 
 def panel_texts(app: Any) -> dict[str, str]:
     """The text each panel shows now (from the main screen, whatever dialog is on top)."""
-    from tui.chain_panel import ChainRulePanel
-    from tui.loss_panel import LossPanel
+    from tui.panels.chain_panel import ChainRulePanel
+    from tui.panels.loss_panel import LossPanel
 
     main = app.screen_stack[0]
     return {
@@ -176,7 +176,7 @@ def panel_texts(app: Any) -> dict[str, str]:
 
 def network_text(app: Any) -> tuple[str, int]:
     """The network panel's text and how many parameters it shows selected (reverse video)."""
-    from tui.network_panel import NetworkPanel
+    from tui.panels.network_panel import NetworkPanel
 
     panel = app.screen_stack[0].query_one(NetworkPanel)
     text = panel.render()
@@ -186,7 +186,7 @@ def network_text(app: Any) -> tuple[str, int]:
 
 def plot_problem(app: Any) -> str | None:
     """Draw the loss panel's plot now, as its next frame would: what goes wrong, if anything."""
-    from tui.loss_panel import LossPanel
+    from tui.panels.loss_panel import LossPanel
 
     panel = app.screen_stack[0].query_one(LossPanel)
     try:

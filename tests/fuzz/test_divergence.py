@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from core.loader import BUILTINS, load_builtin
-from core.session import Phase, Snapshot, StatusKind
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import Phase, Snapshot, StatusKind
 from tests.fuzz import (
     GARBAGE,
     app_problems,
@@ -149,7 +149,7 @@ async def test_a_slow_divergence_in_the_middle_of_a_fast_forward(tmp_path: Path)
         assert snap.status.kind is StatusKind.DIVERGED
         assert 50 < snap.step < 1000, snap.step
         losses = snap.history.losses
-        limit = 1000 * max(losses[0], 1.0)  # core.session.LOSS_BLOWUP over the start, or 1
+        limit = 1000 * max(losses[0], 1.0)  # core.stepping.session.LOSS_BLOWUP over the start, or 1
         assert losses[snap.step] > limit >= losses[snap.step - 1]
         await press(pilot, "u")
         back = app.snapshot

@@ -29,10 +29,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from core.loader import BUILTINS, load_builtin
-from core.scenario import Scenario
-from core.session import Phase as StepPhase
-from core.session import Snapshot, StatusKind
+from core.files.loader import BUILTINS, load_builtin
+from core.model.scenario import Scenario
+from core.stepping.session import Phase as StepPhase
+from core.stepping.session import Snapshot, StatusKind
 from tests.fuzz import (
     app_problems,
     bits,
@@ -217,15 +217,15 @@ def limited(name: str) -> Scenario:
 
 
 async def run_sequence(name: str, actions: list[tuple[Any, ...]], save_dir: Path) -> None:
-    import tui.dialogs
+    import tui.dialogs.open
 
     # The open dialog (o) starts a new session on a built-in: limited the same way.
-    opened = tui.dialogs.load_builtin
-    tui.dialogs.load_builtin = limited  # type: ignore[assignment]
+    opened = tui.dialogs.open.load_builtin
+    tui.dialogs.open.load_builtin = limited  # type: ignore[assignment]
     try:
         await _run_sequence(name, actions, save_dir)
     finally:
-        tui.dialogs.load_builtin = opened  # type: ignore[assignment]
+        tui.dialogs.open.load_builtin = opened  # type: ignore[assignment]
 
 
 async def _run_sequence(name: str, actions: list[tuple[Any, ...]], save_dir: Path) -> None:
@@ -361,10 +361,10 @@ def test_an_undo_in_a_long_run_of_a_big_network_stays_quick(
     takes 40 ms a step: an undo at step 256 froze the app for 8-12 s). Counted in evaluations
     times parameters × samples, at most 2**21 of those (about half a second).
 
-    (core.history keeps checkpoints as often as this needs: see checkpoint_interval.)"""
-    import core.session as session_module
-    from core.loader import parse
-    from core.session import Session
+    (core.stepping.history keeps checkpoints as often as this needs: see checkpoint_interval.)"""
+    import core.stepping.session as session_module
+    from core.files.loader import parse
+    from core.stepping.session import Session
 
     samples = "".join(
         f"[[samples]]\nx = [{', '.join([f'0.{k}'] * 64)}]\ny = [0.5]\n" for k in range(16)

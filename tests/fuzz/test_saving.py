@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import files, persist
-from core.files import write_new
-from core.loader import load_builtin
-from core.session import Session
+from core.files import atomic, persist
+from core.files.atomic import write_new
+from core.files.loader import load_builtin
+from core.stepping.session import Session
 from tests.fuzz import app_problems, press
 from tui.app import BackpropApp
 
@@ -99,7 +99,7 @@ def test_write_new_takes_the_first_free_name_and_touches_nothing(
             else:
                 path.symlink_to(elsewhere / f"missing-{number}")
         if not links:
-            patch.setattr(files.os, "link", _refuse(errno.EPERM))
+            patch.setattr(atomic.os, "link", _refuse(errno.EPERM))
         path = write_new(folder, "t", ".txt", "new\n")
         first_free = min(n for n in range(1, 14) if n not in taken)
         assert path == folder / f"t-{first_free:03d}.txt"
@@ -137,8 +137,8 @@ def test_another_program_saving_at_the_same_moment(
         race(path)
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(files.os, "link", link)
-    monkeypatch.setattr(files.os, "open", open_)
+    monkeypatch.setattr(atomic.os, "link", link)
+    monkeypatch.setattr(atomic.os, "open", open_)
     path = write_new(tmp_path, "t", ".txt", "ours\n")
     assert raced and path.name == "t-002.txt" and path.read_text() == "ours\n"
     assert (tmp_path / "t-001.txt").read_text() == "theirs\n"
@@ -183,20 +183,20 @@ def inject(fault: str, folder: Path, patch: pytest.MonkeyPatch) -> Path:
         target.write_text("")
         return target
     if fault == "permission-denied":
-        patch.setattr(files.tempfile, "mkstemp", _refuse(errno.EACCES))
+        patch.setattr(atomic.tempfile, "mkstemp", _refuse(errno.EACCES))
     elif fault == "disk-full-mid-write":
         real = os.fdopen
-        patch.setattr(files.os, "fdopen", lambda fd, *a, **k: FillsUp(real(fd, *a, **k), 100))
+        patch.setattr(atomic.os, "fdopen", lambda fd, *a, **k: FillsUp(real(fd, *a, **k), 100))
     elif fault == "disk-full-at-fsync":
-        patch.setattr(files.os, "fsync", _refuse(errno.ENOSPC))
+        patch.setattr(atomic.os, "fsync", _refuse(errno.ENOSPC))
     elif fault == "read-only-filesystem":
-        patch.setattr(files.os, "link", _refuse(errno.EROFS))
+        patch.setattr(atomic.os, "link", _refuse(errno.EROFS))
     elif fault == "every-name-taken":
 
         def taken(*args: Any, **kwargs: Any) -> None:
             raise FileExistsError(errno.EEXIST, "File exists")
 
-        patch.setattr(files.os, "link", taken)
+        patch.setattr(atomic.os, "link", taken)
     return folder
 
 
@@ -240,7 +240,7 @@ async def test_saving_on_a_filesystem_without_hard_links(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """FAT on a USB stick: os.link is refused; the save still lands, in a new file."""
-    monkeypatch.setattr(files.os, "link", _refuse(errno.EPERM))
+    monkeypatch.setattr(atomic.os, "link", _refuse(errno.EPERM))
     app = BackpropApp(save_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "enter", "s", "s")
@@ -270,7 +270,7 @@ async def test_quitting_when_the_session_cannot_be_kept(
         blocker.write_text("")
         state = blocker / "backprop-tui" / "session.json"
     else:
-        monkeypatch.setattr(files.os, "fsync", _refuse(errno.ENOSPC))
+        monkeypatch.setattr(atomic.os, "fsync", _refuse(errno.ENOSPC))
     app = BackpropApp(save_dir=tmp_path, state_file=state)
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "enter", "enter", "q")
@@ -308,7 +308,7 @@ def test_the_command_says_when_the_session_could_not_be_kept(tmp_path: Path) -> 
 WRITER = """
 import itertools, sys
 from pathlib import Path
-from core.files import write_atomic, write_new
+from core.files.atomic import write_atomic, write_new
 folder = Path(sys.argv[1])
 size = int(sys.argv[2])
 for i in itertools.count(1):

@@ -33,9 +33,8 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from core import export
-from core.landscape import landscape
-from core.loader import (
+from core.files import export
+from core.files.loader import (
     MAX_FILE_BYTES,
     MAX_KEY_PARTS,
     MAX_LAYERS,
@@ -46,8 +45,9 @@ from core.loader import (
     ScenarioError,
     load_file,
 )
-from core.scenario import Scenario
-from core.session import Session, StatusKind
+from core.model.scenario import Scenario
+from core.stepping.session import Session, StatusKind
+from core.teaching.landscape import landscape
 from tests.fuzz import snapshot_problems
 
 ROOT = Path(__file__).resolve().parents[2]

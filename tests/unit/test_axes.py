@@ -1,4 +1,4 @@
-"""core.axes: nice ticks, each on the row it names, under plotext's own value→row mapping."""
+"""core.teaching.axes: nice ticks, each on the row it names, under plotext's value→row mapping."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import random
 import pytest
 from plotext._utility import get_matrix_data
 
-from core.axes import (
+from core.teaching.axes import (
     MAX_LABELS,
     linear_axis,
     log_axis,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import core as bench
-from core.loader import BUILTINS, load_builtin
-from core.session import Session
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import Session
 
 TINY = bench.Counts(engine=20, bare=5, torch=3, floor=20, repeats=1)
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from core.explain import explain
-from core.loader import BUILTINS, load_builtin
-from core.session import Phase, Session
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import Phase, Session
+from core.teaching.explain import explain
 
 
 def product(values):
@@ -80,10 +80,10 @@ def test_factors_unknown_until_their_phase() -> None:
 
 
 def test_hidden_weight_of_deep_network_sums_over_paths() -> None:
-    from core.activations import ACTIVATIONS
-    from core.losses import LOSSES
-    from core.network import Architecture, Sample
-    from core.scenario import Scenario
+    from core.model.activations import ACTIVATIONS
+    from core.model.losses import LOSSES
+    from core.model.network import Architecture, Sample
+    from core.model.scenario import Scenario
 
     net = Architecture(
         (2, 3, 2, 2), (ACTIVATIONS["tanh"], ACTIVATIONS["sigmoid"], ACTIVATIONS["identity"]), True
@@ -106,7 +106,7 @@ def test_hidden_weight_of_deep_network_sums_over_paths() -> None:
 
 
 def test_compact_layouts_keep_every_path_and_the_sum() -> None:
-    from core.explain import COMPACT_LEVELS, plain, render
+    from core.teaching.explain import COMPACT_LEVELS, plain, render
 
     session = Session(load_builtin("textbook-2-2-2"))
     session.forward()
@@ -126,7 +126,7 @@ def test_compact_layouts_keep_every_path_and_the_sum() -> None:
 
 
 def test_mean_is_the_mean_loss_then_the_mean_gradient() -> None:
-    from core.explain import plain, render
+    from core.teaching.explain import plain, render
 
     snap = Session(load_builtin("xor")).step()
     ex = explain(snap, 0)

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from core.export import explain_steps, to_json, to_markdown, to_table
-from core.loader import BUILTINS, load_builtin
-from core.session import Session
-from core.text import width_of
+from core.files.export import explain_steps, to_json, to_markdown, to_table
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import Session
+from core.text.format import width_of
 
 WIDTHS = (80, 60)
 STEPS = 5

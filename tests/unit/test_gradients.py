@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.activations import ACTIVATIONS
-from core.losses import LOSSES
-from core.network import Architecture, Sample, evaluate
+from core.model.activations import ACTIVATIONS
+from core.model.losses import LOSSES
+from core.model.network import Architecture, Sample, evaluate
 
 SMOOTH = ("identity", "sigmoid", "tanh")
 

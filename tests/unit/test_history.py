@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from core import persist
-from core.history import CHECKPOINT, REPLAY_WORK
-from core.loader import parse
-from core.session import Session
+from core.files import persist
+from core.files.loader import parse
+from core.stepping.history import CHECKPOINT, REPLAY_WORK
+from core.stepping.session import Session
 
 SINGLE = """learning_rate = 0.01
 [network]

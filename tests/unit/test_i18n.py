@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core import i18n
+from core.text import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = i18n.LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
@@ -54,7 +54,8 @@ def test_translations_keep_their_placeholders() -> None:
 
 def test_the_compiled_catalog_matches_the_po_file() -> None:
     mo = PO.with_suffix(".mo").read_bytes()
-    assert mo == i18n.compile_mo(i18n.parse_po(PO.read_text("utf-8"))), "run python -m core.i18n"
+    compiled = i18n.compile_mo(i18n.parse_po(PO.read_text("utf-8")))
+    assert mo == compiled, "run python -m core.text.i18n"
 
 
 def test_switching_language(zh: None) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from core import activations as act_mod
-from core import losses as loss_mod
-from core.activations import ACTIVATIONS
-from core.kernel import _Writer, trainer_for
-from core.losses import LOSSES
-from core.network import UPDATE_CODE, Architecture, Sample, apply_update, evaluate
+from core.model import activations as act_mod
+from core.model import losses as loss_mod
+from core.model.activations import ACTIVATIONS
+from core.model.kernel import _Writer, trainer_for
+from core.model.losses import LOSSES
+from core.model.network import UPDATE_CODE, Architecture, Sample, apply_update, evaluate
 
 NAMESPACE = {
     "exp": math.exp,
@@ -87,7 +87,7 @@ def test_the_update_code_is_apply_update() -> None:
 
 def test_the_kernel_names_no_activation_or_loss() -> None:
     # No `if kind == "sigmoid"`: everything the kernel knows of them comes from the tables.
-    tree = ast.parse(Path("core/kernel.py").read_text(encoding="utf-8"))
+    tree = ast.parse(Path("core/model/kernel.py").read_text(encoding="utf-8"))
     names = set(ACTIVATIONS) | set(LOSSES)
     compared = {
         c.value
@@ -140,7 +140,7 @@ def test_kernel_steps_are_evaluates_bit_for_bit(acts: tuple[str, str], loss: str
 
 def test_the_trace_modes_source_is_names_and_numbers_only() -> None:
     # The security test's rules, for the sources that hand out rows or nothing.
-    from core.kernel import NOTHING, ROWS
+    from core.model.kernel import NOTHING, ROWS
     from tests.unit.test_security import KERNEL_CALLS
 
     for acts, loss in [(("sigmoid", "sigmoid"), "half_squared_error"), (("tanh", "relu"), "mse")]:

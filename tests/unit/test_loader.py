@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.loader import (
+from core.files.loader import (
     BUILTINS,
     MAX_FILE_BYTES,
     MAX_LAYERS,
@@ -722,7 +722,7 @@ def test_arbitrary_bytes_are_refused_with_one_line(data: bytes) -> None:
 
 @pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_toml_copied_to_a_user_file_loads_the_same(tmp_path: Path, name: str) -> None:
-    source = resources.files("core").joinpath("scenarios", f"{name}.toml")
+    source = resources.files("core.files").joinpath("scenarios", f"{name}.toml")
     path = tmp_path / f"{name}.toml"
     with resources.as_file(source) as original:
         shutil.copyfile(original, path)

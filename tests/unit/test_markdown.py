@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from core.explain import explain, plain, render
-from core.export import chain_lines, explain_steps, replayed_updates, to_markdown
-from core.loader import BUILTINS, load_builtin
-from core.quiz import Question, Score, grade
-from core.session import Phase, Session
+from core.files.export import chain_lines, explain_steps, replayed_updates, to_markdown
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import Phase, Session
+from core.teaching.explain import explain, plain, render
+from core.teaching.quiz import Question, Score, grade
 
 DATA = Path(__file__).parent / "data"
 

@@ -11,12 +11,12 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from core.explain import explain, plain, render
-from core.loader import BUILTINS, load_builtin
-from core.session import Phase, Session, Snapshot, StatusKind
-from core.text import fmt
-from tui.network_panel import LEVELS, NetworkPanel
-from tui.training_panel import TrainingPanel
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import Phase, Session, Snapshot, StatusKind
+from core.teaching.explain import explain, plain, render
+from core.text.format import fmt
+from tui.panels.network_panel import LEVELS, NetworkPanel
+from tui.panels.training_panel import TrainingPanel
 
 WIDTH_80X24 = 78  # the network panel's inside at 80 columns (a border each side)
 NUMBER = re.compile(r"[−+-]?\d+(?:\.\d+)?(?:e[−+-]?\d+)?")

@@ -12,9 +12,10 @@ import math
 
 import pytest
 
-from core.loader import BUILTINS, load_builtin
-from core.network import evaluate
-from core.quiz import (
+from core.files.loader import BUILTINS, load_builtin
+from core.model.network import evaluate
+from core.stepping.session import Session, Snapshot
+from core.teaching.quiz import (
     Grade,
     Question,
     Score,
@@ -24,7 +25,6 @@ from core.quiz import (
     mistakes,
     parse_answer,
 )
-from core.session import Session, Snapshot
 
 GRADIENT, NEW_VALUE = Question.GRADIENT, Question.NEW_VALUE
 

@@ -23,15 +23,15 @@ from typing import Any
 
 import pytest
 
-from core import persist
-from core.activations import ACTIVATIONS
-from core.kernel import _Writer
-from core.loader import BUILTINS, ScenarioError, load_builtin, parse
-from core.losses import LOSSES
-from core.network import Architecture
+from core.files import persist
+from core.files.loader import BUILTINS, ScenarioError, load_builtin, parse
+from core.model.activations import ACTIVATIONS
+from core.model.kernel import _Writer
+from core.model.losses import LOSSES
+from core.model.network import Architecture
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted([*ROOT.glob("core/*.py"), *ROOT.glob("tui/**/*.py")])
+SOURCES = sorted([*ROOT.glob("core/**/*.py"), *ROOT.glob("tui/**/*.py")])
 
 # -- what the source may do, and where -------------------------------------------------------
 
@@ -123,28 +123,28 @@ WRITES = {  # method or function names that write to the filesystem
 ALLOWED = {
     # The training kernel compiles source it writes itself from identifiers and numbers (checked
     # below by test_the_compiled_kernel_is_made_of_names_and_numbers_only).
-    ("core/kernel.py", "call compile", "Trainer._compile"),
-    ("core/kernel.py", "call exec", "Trainer._compile"),
+    ("core/model/kernel.py", "call compile", "Trainer._compile"),
+    ("core/model/kernel.py", "call exec", "Trainer._compile"),
     # --serve, and only --serve, starts a web server (tui.cli.serve imports tui.serve.server).
     ("tui/serve/server.py", "import aiohttp", ""),
     ("tui/serve/server.py", "import aiohttp.web_runner", ""),
     ("tui/serve/server.py", "import textual_serve.app_service", ""),
     ("tui/serve/server.py", "import textual_serve.server", ""),
     # Writing: trace files (write_new) and the saved session (write_atomic) ...
-    ("core/files.py", "write mkstemp", "write_new"),
-    ("core/files.py", "write link", "write_new"),
-    ("core/files.py", "write replace", "write_new"),
-    ("core/files.py", "write unlink", "write_new"),
-    ("core/files.py", "write open", "write_new"),  # O_EXCL: claims a name where links are not
-    ("core/files.py", "write mkstemp", "write_atomic"),
-    ("core/files.py", "write replace", "write_atomic"),
-    ("core/files.py", "write unlink", "write_atomic"),
+    ("core/files/atomic.py", "write mkstemp", "write_new"),
+    ("core/files/atomic.py", "write link", "write_new"),
+    ("core/files/atomic.py", "write replace", "write_new"),
+    ("core/files/atomic.py", "write unlink", "write_new"),
+    ("core/files/atomic.py", "write open", "write_new"),  # O_EXCL: claims a name, not a link
+    ("core/files/atomic.py", "write mkstemp", "write_atomic"),
+    ("core/files/atomic.py", "write replace", "write_atomic"),
+    ("core/files/atomic.py", "write unlink", "write_atomic"),
     # ... the palette's SVG screenshot, sent to the save directory rather than ~/Downloads ...
     ("tui/app.py", "write deliver_screenshot", "BackpropApp.deliver_screenshot"),
     # ... whose directory is the XDG state directory, made private ...
-    ("core/persist.py", "write mkdir", "save"),
-    # ... and the translation catalogues, built by `python -m core.i18n` (never by the app).
-    ("core/i18n.py", "write write_bytes", "compile_catalogs"),
+    ("core/files/persist.py", "write mkdir", "save"),
+    # ... and the translation catalogues, built by `python -m core.text.i18n` (never by the app).
+    ("core/text/i18n.py", "write write_bytes", "compile_catalogs"),
 }
 OPEN_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND", "O_TRUNC"}
 
@@ -354,7 +354,7 @@ y = [1.0]
         with pytest.raises(ScenarioError):
             parse(hostile.replace('activations = ["identity"]', bad), "lab.toml")
     session_file = tmp_path / "session.json"
-    from core.session import Session
+    from core.stepping.session import Session
 
     persist.save(Session(scenario).snapshot, {"selected": code}, session_file)
     session, ui = persist.load(session_file)

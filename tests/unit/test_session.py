@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from core.loader import BUILTINS, load_builtin
-from core.session import Phase, PhaseOrderError, Session, Snapshot, StatusKind
+from core.files.loader import BUILTINS, load_builtin
+from core.stepping.session import Phase, PhaseOrderError, Session, Snapshot, StatusKind
 
 
 def state(snap: Snapshot):

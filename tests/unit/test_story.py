@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from core.explain import explain, plain, render
-from core.loader import load_builtin
-from core.session import Phase, Session, StatusKind
+from core.files.loader import load_builtin
+from core.stepping.session import Phase, Session, StatusKind
+from core.teaching.explain import explain, plain, render
 
 # The story's table: w(new) = w(old) − 0.1·(4.5·w(old) − 1.5).
 STORY_WEIGHTS = [0.8, 0.59, 0.4745, 0.410975, 0.37603625, 0.3568199375]

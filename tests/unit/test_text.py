@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.text import compact, fmt, operand, signed, to_ascii, width_of, wrap
+from core.text.format import compact, fmt, operand, signed, to_ascii, width_of, wrap
 
 
 def test_wrap_breaks_chinese_between_characters() -> None:

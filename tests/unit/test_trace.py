@@ -10,13 +10,13 @@ import signal
 
 import pytest
 
-from core import export
-from core import trace as trace_mod
-from core.kernel import trainer_for
-from core.loader import BUILTINS, load_builtin, parse
-from core.scenario import Scenario
-from core.session import Session, StatusKind
-from core.trace import write_trace
+from core.files import export
+from core.files import trace as trace_mod
+from core.files.loader import BUILTINS, load_builtin, parse
+from core.files.trace import write_trace
+from core.model.kernel import trainer_for
+from core.model.scenario import Scenario
+from core.stepping.session import Session, StatusKind
 
 # A relu network that a large rate drives over the limits partway, and one that overflows.
 RELU = """
@@ -203,7 +203,7 @@ def test_ctrl_c_stops_with_whole_rows(fmt: str, small_chunks: None) -> None:
 
 def test_trace_rows_are_the_generic_paths_bit_for_bit() -> None:
     # Trainer.trace against evaluate + apply_update, step by step, every number.
-    from core.network import apply_update, evaluate
+    from core.model.network import apply_update, evaluate
 
     for name in BUILTINS:
         sc = load_builtin(name)

@@ -3,7 +3,7 @@
 textual-serve starts one app process per tab and talks to it over stdin/stdout. Every way out
 (the tab closed, the server gone, a signal, the app quitting) arms a deadline after which the
 process exits, so no app is ever left running without a browser: the deadline of the app's
-tui.lifecycle.Ending when it has one (tui.cli.run_app gives it one), else one of our own.
+tui.driver.lifecycle.Ending when it has one (tui.cli.run_app gives it one), else one of our own.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class ServeDriver(WebDriver):
         self._call_in_loop(self._app.post_message, messages.ExitApp())
 
     def _ending(self) -> Any:
-        """tui.lifecycle.Ending of the app, if it has one (tui.cli.run_app gives it one)."""
+        """tui.driver.lifecycle.Ending of the app, if it has one (tui.cli.run_app gives it one)."""
         ending = getattr(self._app, "lifecycle", None)
         return ending if callable(getattr(ending, "end", None)) else None
 

@@ -25,7 +25,7 @@ from aiohttp.web_runner import GracefulExit
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
-from core.i18n import _
+from core.text.i18n import _
 from tui.serve import SERVED_ENV
 
 log = logging.getLogger("textual-serve")

@@ -1,0 +1,372 @@
+"""A headless trace written row by row as the training kernel computes it, in flat memory.
+
+`write_trace` trains as `backprop-tui SCENARIO --headless` does (whole steps from the starting
+values, stopping after the step at which the run diverges) and writes the same CSV or JSON as
+`core.files.export.to_csv` / `to_json` of that run, byte for byte, without keeping a history: each
+chunk of steps comes out of the compiled kernel (`core.model.kernel.Trainer.trace`) as rows of
+floats that are formatted and written at once. The numbers are the kernel's, which are bit for
+bit those of `core.model.network.evaluate` (a network too big for the kernel goes through that).
+
+JSON names the run's final status before its steps, so a JSON trace is computed twice: once
+without writing to find where the run ends and how, then again to write it.
+
+Ctrl+C (SIGINT, in the main thread) is held until the chunk being computed is written: the rows
+so far come out whole, a JSON document is closed so that it still parses (with
+`"interrupted": true` after its steps; an interrupt during its first pass, which is quick,
+writes no steps), and the result says `interrupted` (the command line then exits with 130).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import signal
+import threading
+import time
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol, TextIO
+
+from core.model.kernel import CHECK, UNSUPPORTED, Limits, RunResult, trainer_for
+from core.model.network import apply_update, evaluate
+from core.model.scenario import Scenario
+from core.stepping.history import checkpoint_interval
+from core.stepping.session import (
+    LOSS_BLOWUP,
+    PARAM_LIMIT,
+    STEP_BLOWUP,
+    Phase,
+    Session,
+    Status,
+    StatusKind,
+)
+from core.text.i18n import _
+
+FORMATS = ("csv", "json")
+CHUNK = 2048  # steps computed between two writes (and between two looks for Ctrl+C)
+
+class Writable(Protocol):
+    """Where a trace goes: a text stream, or anything with its write."""
+
+    def write(self, text: str, /) -> int: ...
+
+
+Row = tuple[float, ...]  # (step, loss, *params, *grads), as the kernel hands it out
+Progress = Callable[[int, int], None]  # (steps computed, steps to compute)
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    rows: int  # rows written (besides any header)
+    steps: int  # updates taken
+    status: Status  # the run's status after them, as the session would report it
+    interrupted: bool  # Ctrl+C stopped it early
+
+
+def write_trace(
+    scenario: Scenario,
+    lr: float | None,
+    steps: int,
+    fmt: str,
+    out: Writable,
+    every: int = 1,
+    progress: Progress | None = None,
+) -> TraceResult:
+    """Train up to `steps` steps at `lr` (None: the scenario's) and write the trace to `out` as
+    "csv" or "json": every `every`-th step's row, and the last. Raises ValueError on bad
+    arguments."""
+    if fmt not in FORMATS:
+        raise ValueError(f"no streamed trace in the format {fmt!r} (choose from csv, json)")
+    if every < 1:
+        raise ValueError(f"--every must be a whole number of at least 1, got {every}")
+    if steps < 0:
+        raise ValueError(f"--steps must not be negative, got {steps}")
+    writer: _Format = _Csv(scenario) if fmt == "csv" else _Json(scenario)
+    with _held_interrupt() as interrupted:
+        result = _write(scenario, lr, steps, writer, out, every, progress, interrupted)
+    if progress is not None:
+        progress(1, 1)
+    return result
+
+
+def _write(
+    scenario: Scenario,
+    lr: float | None,
+    steps: int,
+    writer: _Format,
+    out: Writable,
+    every: int,
+    progress: Progress | None,
+    interrupted: Callable[[], bool],
+) -> TraceResult:
+    run = _Run(scenario, lr)
+    out.write(writer.header(run.lr))
+    written = 1
+    out.write(writer.rows([run.first]))
+    last: list[Row] = [run.first]
+    for chunk in run.chunks(steps, True, interrupted):
+        first = run.taken - len(chunk) + 1
+        kept = chunk[-first % every :: every]  # the steps that are multiples of `every`
+        if kept:
+            out.write(writer.rows(kept))
+            written += len(kept)
+        last = chunk[-1:]
+        if progress is not None:
+            progress(run.taken, steps)
+    if run.taken % every:
+        out.write(writer.rows(last))
+        written += 1
+    # A Ctrl+C after the last step changes nothing: the trace is whole.
+    stopped = interrupted() and run.taken < steps and run.status.kind is not StatusKind.DIVERGED
+    out.write(writer.footer(stopped, run.status))
+    return TraceResult(written, run.taken, run.status, stopped)
+
+
+class _Run:
+    """One headless run: its first row, then its steps in chunks, and its status after them."""
+
+    def __init__(self, scenario: Scenario, lr: float | None) -> None:
+        self.scenario = scenario
+        session = Session(scenario, lr)  # step 0 judged exactly as the headless session does
+        self.lr = session.learning_rate
+        ev = session.snapshot.evaluation
+        self.first: Row = (0, ev.loss, *ev.params, *ev.grads)
+        self.params, self.grads = ev.params, ev.grads
+        self.status = session.status()
+        self.taken = 0
+        self.limits = Limits(LOSS_BLOWUP * max(ev.loss, 1.0), PARAM_LIMIT, STEP_BLOWUP)
+        self.trainer = trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
+        self.data = None if self.trainer is None else self.trainer.pack(scenario.samples)
+
+    def chunks(
+        self, steps: int, rows: bool | None, interrupted: Callable[[], bool]
+    ) -> Iterator[list[Row]]:
+        """Take up to `steps` steps (stopping after one that diverges, or at an interrupt),
+        yielding each chunk's rows (an empty list when `rows` is None)."""
+        n = len(self.params)
+        while self.taken < steps and self.status.kind is not StatusKind.DIVERGED:
+            if interrupted():
+                break
+            count = min(CHUNK, steps - self.taken)
+            chunk: list[Row] = []
+            result = self._kernel(count, chunk.append if rows else None)
+            if result is None:
+                result = self._generic(count, chunk.append if rows else None)
+            self.taken += result.taken
+            self.params = result.params
+            if rows:
+                self.grads = chunk[-1][2 + n :]
+            else:
+                self.grads = evaluate(
+                    self.scenario.architecture,
+                    self.scenario.loss,
+                    result.params,
+                    self.scenario.samples,
+                ).grads
+            if result.reason == CHECK:
+                assert result.before is not None
+                self.status = judge(self.scenario, self.lr, result.before, result.params)
+            else:
+                self.status = Status()
+            yield chunk
+        if self.taken and self.status.kind is not StatusKind.DIVERGED:
+            # The last step passed the divergence test: only the convergence test is left.
+            self.status = judge(self.scenario, self.lr, self.params, self.params)
+
+    def _kernel(self, count: int, put: Callable[[Row], None] | None) -> RunResult | None:
+        if self.trainer is None or self.data is None:
+            return None
+        result = self.trainer.trace(
+            self.params, self.grads, self.lr, count, self.data, put, self.limits, self.taken + 1
+        )
+        return None if result.reason == UNSUPPORTED else result
+
+    def _generic(self, count: int, put: Callable[[Row], None] | None) -> RunResult:
+        """The same steps through `evaluate` (a network too big to compile, or odd values)."""
+        sc = self.scenario
+        net, trainable = sc.architecture, sc.architecture.trainable
+        params, grads = self.params, self.grads
+        lim = self.limits
+        big = max(abs(p) for p in params)
+        for k in range(1, count + 1):
+            before = params
+            ev = evaluate(net, sc.loss, apply_update(params, grads, self.lr, trainable), sc.samples)
+            params, grads = ev.params, ev.grads
+            if put is not None:
+                put((self.taken + k, ev.loss, *params, *grads))
+            # The kernel's screen: it passes only where the session finds no divergence.
+            finite = math.isfinite(ev.loss) and all(map(math.isfinite, grads))
+            biggest = max(abs(p) for p in params)
+            jump = max(abs(a - b) for a, b in zip(params, before))
+            if not (
+                finite
+                and ev.loss <= lim.loss_limit
+                and biggest <= lim.param_limit
+                and jump <= lim.step_blowup * (1.0 + big)
+            ):
+                return RunResult(k, params, CHECK, before)
+            big = biggest
+        return RunResult(count, params, 0)
+
+
+def judge(scenario: Scenario, lr: float, before: Sequence[float], after: Sequence[float]) -> Status:
+    """The session's status after the step from `before` to `after`, from the session's own
+    divergence and convergence tests (a session restored at that step)."""
+    n = len(after)
+    interval = checkpoint_interval(n, len(scenario.samples))
+    start = evaluate(
+        scenario.architecture, scenario.loss, scenario.initial_params, scenario.samples
+    ).loss
+    end = evaluate(scenario.architecture, scenario.loss, after, scenario.samples).loss
+    stored = array("d", (*before, *after) if interval == 1 else before)
+    session = Session.restore(
+        scenario,
+        lr,
+        Phase.UPDATE,
+        stored,
+        {},
+        (tuple(before), tuple(after)),
+        array("d", (start, end)),
+        array("d", (lr,)),
+    )
+    return session.status()
+
+
+# -- formats ----------------------------------------------------------------------------------
+
+
+class _Format:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.names = scenario.param_names
+
+    def header(self, lr: float) -> str:
+        raise NotImplementedError
+
+    def rows(self, rows: list[Row]) -> str:
+        raise NotImplementedError
+
+    def footer(self, interrupted: bool, status: Status) -> str:
+        return ""
+
+
+def _reprs(rows: list[Row]) -> str:
+    """ "k, J, a, b), (k, J, c, d": each number by repr, all in one call (repr is most of the
+    time a trace takes; a list's repr spares a Python call per number)."""
+    return repr(rows)[2:-2]
+
+
+class _Csv(_Format):
+    """`core.files.export.to_csv`: step, loss, the parameters, their gradients; floats by repr."""
+
+    def header(self, lr: float) -> str:
+        buf = io.StringIO()
+        names = self.names
+        csv.writer(buf, lineterminator="\n").writerow(
+            ["step", "loss", *names, *(f"grad_{n}" for n in names)]
+        )
+        return buf.getvalue()
+
+    def rows(self, rows: list[Row]) -> str:
+        # repr never writes a comma, quote or newline, so no field needs csv's quoting.
+        return _reprs(rows).replace("), (", "\n").replace(", ", ",") + "\n"
+
+
+class _Json(_Format):
+    """`core.files.export.to_json` (indented by 2, not-finite numbers as null) and a newline; the
+    status comes after the steps, so the trace is written in one pass."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__(scenario)
+        self.started = False
+        keys = [json.dumps(n, ensure_ascii=False).replace("%", "%%") for n in self.names]
+        values = ",\n".join(f"{' ' * 8}{k}: %s" for k in keys)
+        # One step's object, as json.dumps(indent=2) writes it two levels down.
+        self.template = (
+            '    {\n      "step": %s,\n      "loss": %s,\n'
+            f'      "params": {{\n{values}\n      }},\n'
+            f'      "grads": {{\n{values}\n      }}\n    }}'
+        )
+
+    def header(self, lr: float) -> str:
+        sc = self.scenario
+        top = json.dumps(
+            {"scenario": sc.name, "learning_rate": lr, "loss": sc.loss.name},
+            ensure_ascii=False,
+            indent=2,
+            allow_nan=False,
+        )
+        return top[: -len("\n}")] + ',\n  "steps": ['
+
+    def rows(self, rows: list[Row]) -> str:
+        template = self.template
+        lines = []
+        for line in _reprs(rows).split("), ("):
+            values = line.split(", ")
+            if "n" in line:  # inf, -inf or nan, which JSON writes as null
+                values = ["null" if "n" in v else v for v in values]
+            lines.append(template % tuple(values))
+        joined = ",\n".join(lines)
+        if self.started:
+            return ",\n" + joined
+        self.started = True
+        return "\n" + joined
+
+    def footer(self, interrupted: bool, status: Status) -> str:
+        more = ',\n  "interrupted": true' if interrupted else ""
+        return f'\n  ],\n  "status": {json.dumps(status.kind.value)}{more}\n}}\n'
+
+
+# -- Ctrl+C and progress ----------------------------------------------------------------------
+
+
+@contextmanager
+def _held_interrupt() -> Iterator[Callable[[], bool]]:
+    """While inside, SIGINT only raises a flag (read with the function given), so that the
+    writer stops between two chunks; outside the main thread SIGINT is left as it is."""
+    hits: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def hold(signum: int, frame: object) -> None:
+        hits.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+LONG_RUN = 1.0  # seconds before a progress line is worth showing
+
+
+def terminal_progress(stream: TextIO, every: float = 0.2) -> Progress | None:
+    """A progress line on `stream` (rewritten in place, at most every `every` seconds, from the
+    first second on) if it is a terminal, else None. Call it with (total, total) to clear it."""
+    if not stream.isatty():
+        return None
+    start = time.monotonic()
+    shown = [start + LONG_RUN - every]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total:
+            if shown[0] > start + LONG_RUN - every:
+                stream.write("\r\033[K")
+                stream.flush()
+            return
+        if now - shown[0] < every:
+            return
+        shown[0] = now
+        percent = math.floor(100 * done / max(total, 1))
+        line = _("writing the trace: {percent}% done").format(percent=percent)
+        stream.write(f"\r{line}\033[K")
+        stream.flush()
+
+    return show

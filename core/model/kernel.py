@@ -1,0 +1,459 @@
+"""Whole training steps compiled to straight-line Python for one network shape and loss.
+
+`Session.run` takes thousands of steps in a row and keeps only the parameters and the loss of
+each (plus the full `Evaluation` of the last two). Walking the generic per-layer lists of
+`core.model.network.evaluate` for that costs most of the time in loop overhead and in building
+traces nobody reads, so this module writes out — once per architecture, loss and number of samples —
+a function with one local variable per parameter, gradient and neuron that runs the steps.
+
+What it writes for each activation, loss and the update comes from the tables beside their
+Python definitions (`core.model.activations.ACTIVATIONS`, `core.model.losses.LOSSES`,
+`core.model.network.UPDATE_CODE`), so the generated arithmetic is the very arithmetic of `evaluate`
+and `apply_update`, operation for operation and in the same order (builtin `sum` is reproduced
+as the left-to-right additions it does on Python 3.11, or called as it is on later versions),
+so every parameter, loss and gradient is bit for bit what the generic path computes.
+Divergence is screened with a cheap test that passes only when `Session._check_divergence`
+would find nothing; any step it does not pass is handed back to the session to be judged
+exactly.
+
+Besides the session's history, a run can hand out each step's loss, parameters and gradients
+(`Trainer.trace`, for a trace streamed as it is computed) or nothing at all.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, cast
+
+from core.model import activations as _act
+from core.model import losses as _loss
+from core.model.activations import Activation
+from core.model.losses import Loss
+from core.model.network import UPDATE_CODE, Architecture, Sample
+
+# Above these sizes the generated function would take too long to compile to be worth it.
+MAX_PARAMS = 4096
+MAX_LINES = 20_000
+UNROLL_SAMPLES = 16  # more samples than this are looped over instead of written out
+
+# Why a compiled run stopped before taking every step it was asked for.
+DONE = 0  # took them all
+CHECK = 1  # the last step did not pass the cheap divergence screen: judge it exactly
+STOP = 2  # the last step met the stopping tolerances (loss or every trained gradient)
+UNSUPPORTED = 3  # took no step: the values are not all finite floats
+
+# What the generated function hands out after each step.
+HISTORY = "history"  # put_rate(lr), put_params(params), put_loss(loss): the session's history
+ROWS = "rows"  # put_params((step, loss, *params, *grads)): one row of a streamed trace
+NOTHING = "nothing"  # nothing: only the last step's values come back
+
+# Python 3.12 made builtin sum() of floats compensated; before it adds left to right.
+_SEQUENTIAL_SUM = sys.version_info < (3, 12)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the cheap divergence screen compares against (see `Session._check_divergence`)."""
+
+    loss_limit: float  # the loss must stay at or below this
+    param_limit: float  # every |parameter| at or below this
+    step_blowup: float  # no parameter moves more than this × (1 + the largest |parameter|)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    taken: int  # steps taken (each recorded in the history)
+    params: tuple[float, ...]  # the parameters after them
+    reason: int  # DONE, CHECK, STOP or UNSUPPORTED
+    before: tuple[float, ...] | None = None  # with CHECK: the parameters before the last step
+
+
+class Trainer:
+    """Gradient-descent steps for one architecture, loss and number of samples."""
+
+    def __init__(self, net: Architecture, loss: Loss, n_samples: int) -> None:
+        self.net = net
+        self.loss = loss
+        self.n_samples = n_samples
+        self._frozen = tuple(not p.trainable for p in net.params)
+        self._functions: dict[tuple[bool, bool, str], Callable[..., Any]] = {}
+
+    def pack(self, samples: Sequence[Sample]) -> tuple[float, ...] | None:
+        """The samples' numbers in the order the generated code unpacks them, or None if some
+        value is not a float (the generic path handles those)."""
+        if len(samples) != self.n_samples:
+            raise ValueError(f"compiled for {self.n_samples} samples, got {len(samples)}")
+        flat = tuple(v for s in samples for v in (*s.x, *s.y))
+        if not all(type(v) is float for v in flat):
+            return None
+        return flat
+
+    def run(
+        self,
+        params: tuple[float, ...],
+        grads: tuple[float, ...],
+        lr: float,
+        steps: int,
+        data: tuple[float, ...],
+        record: tuple[
+            Callable[[float], None], Callable[[tuple[float, ...]], None], Callable[[float], None]
+        ],
+        limits: Limits | None,
+        stop: tuple[float, float] | None,
+    ) -> RunResult:
+        """Take up to `steps` steps from `params` (whose gradients are `grads`) at rate `lr`.
+
+        Each step is recorded through `record` (put_rate, put_params, put_loss), in that order.
+        With `limits`, a step that does not pass the divergence screen ends the run (CHECK);
+        with `stop` (loss tolerance, gradient tolerance), a step that meets either ends it (STOP).
+        """
+        put_rate, put_params, put_loss = record
+        return self._call(
+            HISTORY, params, grads, lr, steps, data, put_params, put_loss, put_rate, limits, stop
+        )
+
+    def trace(
+        self,
+        params: tuple[float, ...],
+        grads: tuple[float, ...],
+        lr: float,
+        steps: int,
+        data: tuple[float, ...],
+        put_row: Callable[[tuple[float, ...]], None] | None,
+        limits: Limits | None,
+        first: int = 1,
+    ) -> RunResult:
+        """Take up to `steps` steps as `run` does, recording nothing but handing `put_row` each
+        step's (step, loss, *params, *grads), numbering from `first` (None: hand out nothing)."""
+        sink = NOTHING if put_row is None else ROWS
+        return self._call(
+            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first
+        )
+
+    def _call(
+        self,
+        sink: str,
+        params: tuple[float, ...],
+        grads: tuple[float, ...],
+        lr: float,
+        steps: int,
+        data: tuple[float, ...],
+        put_params: object,
+        put_loss: object,
+        put_rate: object,
+        limits: Limits | None,
+        stop: tuple[float, float] | None,
+        first: int = 1,
+    ) -> RunResult:
+        values = (*params, *grads, lr)
+        if steps <= 0 or not all(type(v) is float and math.isfinite(v) for v in values):
+            return RunResult(0, params, UNSUPPORTED)
+        key = (limits is not None, stop is not None, sink)
+        fn = self._functions.get(key)
+        if fn is None:
+            fn = self._compile(*key)
+        big = max(abs(p) for p in params) if params else 0.0
+        frozen = [abs(p) for p, f in zip(params, self._frozen) if f]
+        frozen_big = max(frozen) if frozen else 0.0
+        lim = limits or Limits(0.0, 0.0, 0.0)
+        loss_tol, grad_tol = stop or (0.0, 0.0)
+        taken, new_params, reason, before = fn(
+            params,
+            grads,
+            lr,
+            steps,
+            data,
+            put_params,
+            put_loss,
+            put_rate,
+            big,
+            frozen_big,
+            lim.loss_limit,
+            lim.param_limit,
+            lim.step_blowup,
+            loss_tol,
+            grad_tol,
+            first,
+        )
+        return RunResult(
+            cast(int, taken),
+            cast(tuple[float, ...], new_params),
+            cast(int, reason),
+            cast("tuple[float, ...]", before) or None,
+        )
+
+    def _compile(self, check: bool, stop: bool, sink: str) -> Callable[..., Any]:
+        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink)
+        source, namespace = writer.source()
+        code = compile(source, f"<core.model.kernel {self.net.sizes}>", "exec")
+        exec(code, namespace)
+        fn = cast(Callable[..., Any], namespace["_train"])
+        self._functions[check, stop, sink] = fn
+        return fn
+
+
+def trainer_for(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
+    """The compiled trainer for this shape (shared between sessions), or None if too big."""
+    if len(net.params) > MAX_PARAMS or n_samples < 1:
+        return None
+    return _trainer(net, loss, n_samples)
+
+
+@lru_cache(maxsize=64)
+def _trainer(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
+    if _Writer(net, loss, n_samples, True, True).line_estimate() > MAX_LINES:
+        return None
+    return Trainer(net, loss, n_samples)
+
+
+def _sum(terms: Sequence[str]) -> str:
+    """Python source for builtin sum() over these float terms, with its exact rounding."""
+    if _SEQUENTIAL_SUM:
+        return "(" + " + ".join(["0.0", *terms]) + ")"
+    return "_sum((" + "".join(f"{t}, " for t in terms) + "))"
+
+
+class _Writer:
+    """Writes the source of `_train` for one architecture, loss and number of samples."""
+
+    def __init__(
+        self,
+        net: Architecture,
+        loss: Loss,
+        n_samples: int,
+        check: bool,
+        stop: bool,
+        sink: str = HISTORY,
+    ):
+        self.net = net
+        self.loss = loss
+        self.n = n_samples
+        self.check = check
+        self.stop = stop
+        self.sink = sink
+        self.namespace: dict[str, Any] = {
+            "exp": math.exp,
+            "log": math.log,
+            "tanh": math.tanh,
+            "LEAK": _act.LEAK,
+            "EPS": _loss.EPSILON,
+            "ONE_MINUS_EPS": 1.0 - _loss.EPSILON,
+            "_sum": sum,
+        }
+        self.lines: list[str] = []
+
+    def line_estimate(self) -> int:
+        sizes = self.net.sizes
+        neurons = sum(sizes[1:])
+        per_sample = 6 * neurons + 2 * len(self.net.params)
+        bodies = self.n if self.n <= UNROLL_SAMPLES else 2  # more are looped over
+        return bodies * per_sample + 5 * len(self.net.params)
+
+    # -- the parts of a step ----------------------------------------------------------------
+
+    def _activation(self, layer: int, z: str, a: str) -> list[str]:
+        act = self.net.activations[layer - 1]
+        if self._builtin_activation(act):
+            if not act.code:
+                return []  # a is z itself (see _a)
+            return [f"{a} = {act.code.format(z=z)}"]
+        self.namespace[f"_f{layer}"] = act.fn
+        return [f"{a} = _f{layer}({z})"]
+
+    def _slope(self, layer: int, z: str, a: str) -> str | None:
+        """The expression for ∂a/∂z, or None where it is exactly 1.0 (the identity)."""
+        act = self.net.activations[layer - 1]
+        if self._builtin_activation(act):
+            return act.slope_code.format(z=z, a=a) if act.slope_code else None
+        self.namespace[f"_fp{layer}"] = act.slope
+        return f"_fp{layer}({z}, {a})"
+
+    @staticmethod
+    def _builtin_activation(act: Activation) -> bool:
+        """Only the table's own entries have their code written out: no other text gets into
+        the compiled source."""
+        return _act.ACTIVATIONS.get(act.name) is act or _act.ACTIVATIONS.get(act.name) == act
+
+    def _builtin_loss(self) -> _loss.LossCode | None:
+        loss = self.loss
+        known = _loss.LOSSES.get(loss.name)
+        return loss.code if known is not None and known == loss else None
+
+    def _a(self, layer: int, j: int, x: Sequence[str]) -> str:
+        if layer == 0:
+            return x[j]
+        act = self.net.activations[layer - 1]
+        if self._builtin_activation(act) and not act.code:
+            return f"z{layer}_{j}"
+        return f"a{layer}_{j}"
+
+    def _sample(self, x: Sequence[str], y: Sequence[str], loss_name: str, first: bool) -> None:
+        """One sample's forward, loss and backward pass; its gradients go into g0, g1, …"""
+        net, out = self.net, self.lines
+        ind = "        "
+        sizes, depth = net.sizes, net.depth
+        for layer in range(1, depth + 1):
+            for j in range(sizes[layer]):
+                terms = [
+                    f"p{net.weight_index(layer, j, i)} * {self._a(layer - 1, i, x)}"
+                    for i in range(sizes[layer - 1])
+                ]
+                bias = f"p{net.bias_index(layer, j)}" if net.bias else "0.0"
+                out.append(f"{ind}z{layer}_{j} = {_sum(terms)} + {bias}")
+                fn = self._activation(layer, f"z{layer}_{j}", f"a{layer}_{j}")
+                out.extend(ind + line for line in fn)
+        m = sizes[-1]
+        outs = [self._a(depth, k, x) for k in range(m)]
+        code = self._builtin_loss()
+        # The loss of the sample, and ∂L/∂ŷ for each output (u{depth}_k).
+        if code is not None:
+            for k, (o, t) in enumerate(zip(outs, y)):
+                out.extend(f"{ind}{line.format(p=o, t=t, k=k, m=m)}" for line in code.prepare)
+            terms = [code.term.format(p=o, t=t, k=k, m=m) for k, (o, t) in enumerate(zip(outs, y))]
+            if code.total == "minus":  # total -= term, from 0.0
+                total = "0.0" + "".join(f" - ({term})" for term in terms)
+            else:
+                total = _sum(terms)
+            mean = f" / {m}" if code.mean else ""
+            out.append(f"{ind}{loss_name} = {total}{mean}")
+            for k, (o, t) in enumerate(zip(outs, y)):
+                out.append(f"{ind}u{depth}_{k} = {code.slope.format(p=o, t=t, k=k, m=m)}")
+        else:
+            self.namespace["_loss_fn"] = self.loss.fn
+            self.namespace["_loss_slope"] = self.loss.slope
+            out.append(f"{ind}{loss_name} = _loss_fn([{', '.join(outs)}], ({', '.join(y)},))")
+            for k, (o, t) in enumerate(zip(outs, y)):
+                out.append(f"{ind}u{depth}_{k} = _loss_slope({o}, {t}, {m})")
+
+        def grad(index: int, expr: str) -> None:
+            if first:
+                out.append(f"{ind}g{index} = {expr}")
+            else:
+                out.append(f"{ind}g{index} = g{index} + {expr}")
+
+        for layer in range(depth, 0, -1):
+            deltas = []
+            for j in range(sizes[layer]):
+                slope = self._slope(layer, f"z{layer}_{j}", self._a(layer, j, x))
+                if slope is None:
+                    deltas.append(f"u{layer}_{j}")  # u · 1.0 is u, bit for bit
+                else:
+                    out.append(f"{ind}d{layer}_{j} = u{layer}_{j} * ({slope})")
+                    deltas.append(f"d{layer}_{j}")
+            for j in range(sizes[layer]):
+                for i in range(sizes[layer - 1]):
+                    below = self._a(layer - 1, i, x)
+                    grad(net.weight_index(layer, j, i), f"{deltas[j]} * {below}")
+                if net.bias:
+                    grad(net.bias_index(layer, j), deltas[j])
+            if layer > 1:
+                for i in range(sizes[layer - 1]):
+                    terms = [
+                        f"{deltas[j]} * p{net.weight_index(layer, j, i)}"
+                        for j in range(sizes[layer])
+                    ]
+                    out.append(f"{ind}u{layer - 1}_{i} = {_sum(terms)}")
+
+    # -- the function -----------------------------------------------------------------------
+
+    def source(self) -> tuple[str, dict[str, Any]]:
+        net, out, n = self.net, self.lines, self.n
+        count = len(net.params)
+        n_in, n_out = net.sizes[0], net.sizes[-1]
+        ps = [f"p{i}" for i in range(count)]
+        trained = [i for i, p in enumerate(net.params) if p.trainable]
+        pack = "(" + "".join(f"{p}, " for p in ps) + ")"
+        out.append(
+            "def _train(params, grads, lr, steps, data, put_params, put_loss, put_rate, big, "
+            "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
+            "exp=exp, log=log, tanh=tanh, LEAK=LEAK, EPS=EPS, ONE_MINUS_EPS=ONE_MINUS_EPS, "
+            "_sum=_sum, _abs=abs, _max=max):"
+        )
+        out.append(f"    {''.join(p + ', ' for p in ps)}= params")
+        out.append(f"    {''.join(f'g{i}, ' for i in range(count))}= grads")
+        unrolled = n <= UNROLL_SAMPLES
+        names: list[tuple[list[str], list[str]]] = []
+        for s in range(n if unrolled else 1):
+            names.append(([f"x{s}_{i}" for i in range(n_in)], [f"y{s}_{k}" for k in range(n_out)]))
+        flat = [v for x, y in names for v in (*x, *y)]
+        if unrolled:
+            out.append(f"    {''.join(v + ', ' for v in flat)}= data")
+        else:
+            width = n_in + n_out
+            out.append(f"    {''.join(v + ', ' for v in flat)}= data[:{width}]")
+            out.append(
+                f"    rest = [data[k:k + {width}] for k in range({width}, len(data), {width})]"
+            )
+        out.append("    for _step in range(steps):")
+        for i in trained:
+            if self.check:
+                out.append(f"        o{i} = p{i}")
+            out.append(f"        p{i} = {UPDATE_CODE.format(p=f'p{i}', lr='lr', g=f'g{i}')}")
+        if unrolled:
+            for s, (x, y) in enumerate(names):
+                self._sample(x, y, f"L{s}", first=s == 0)
+            loss_terms = [f"L{s}" for s in range(n)]
+            total = _sum(loss_terms)
+        else:
+            x, y = names[0]
+            self._sample(x, y, "L0", first=True)
+            rx = [f"xr_{i}" for i in range(n_in)]
+            ry = [f"yr_{k}" for k in range(n_out)]
+            if _SEQUENTIAL_SUM:
+                out.append("        _total = 0.0 + L0")
+            else:
+                out.append("        _losses = [L0]")
+            out.append(f"        for {''.join(v + ', ' for v in (*rx, *ry))}in rest:")
+            before = len(out)
+            self._sample(rx, ry, "Lr", first=False)
+            if _SEQUENTIAL_SUM:
+                out.append("        _total = _total + Lr")
+            else:
+                out.append("        _losses.append(Lr)")
+            out[before:] = ["    " + line for line in out[before:]]
+            total = "_total" if _SEQUENTIAL_SUM else "_sum(_losses)"
+        if n > 1:
+            out.append(f"        L = {total} / {n}")
+            for i in range(count):
+                out.append(f"        g{i} = g{i} / {n}")
+        else:
+            out.append(f"        L = {total}")  # x / 1 is x
+        if self.sink == HISTORY:
+            out.append("        put_rate(lr)")
+            out.append(f"        put_params({pack})")
+            out.append("        put_loss(L)")
+        elif self.sink == ROWS:
+            row = "".join(f"{v}, " for v in ("L", *ps, *(f"g{i}" for i in range(count))))
+            out.append(f"        put_params((first + _step, {row}))")
+        if self.check:
+            # Every gradient and the loss are finite exactly when their sum is.
+            grads_sum = " + ".join(["L", *(f"g{i}" for i in range(count))])
+            out.append(f"        _s = {grads_sum}")
+            # The values before the step, for judging it exactly: o{i} for the trained ones.
+            kept = set(trained)
+            olds = "(" + "".join(f"o{i}, " if i in kept else f"p{i}, " for i in range(count)) + ")"
+            out.append("        if not (_s - _s == 0.0 and L <= loss_limit):")
+            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
+            biggest = _max_of([f"_abs(p{i})" for i in trained] + ["frozen_big"])
+            jump = _max_of([f"_abs(p{i} - o{i})" for i in trained]) if trained else "0.0"
+            out.append(f"        _b = {biggest}")
+            out.append(
+                f"        if not (_b <= param_limit and {jump} <= step_blowup * (1.0 + big)):"
+            )
+            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
+            out.append("        big = _b")
+        if self.stop:
+            flat_enough = " and ".join(f"-grad_tol <= g{i} <= grad_tol" for i in trained)
+            test = f"L <= loss_tol or ({flat_enough})" if trained else "L <= loss_tol"
+            out.append(f"        if {test}:")
+            out.append(f"            return _step + 1, {pack}, {STOP}, ()")
+        out.append(f"    return steps, {pack}, {DONE}, ()")
+        return "\n".join(out) + "\n", self.namespace
+
+
+def _max_of(terms: Sequence[str]) -> str:
+    return terms[0] if len(terms) == 1 else f"_max({', '.join(terms)})"

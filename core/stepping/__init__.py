@@ -1,0 +1,1 @@
+"""Stepping through training: the Session's phases, undo and status, and the run's history."""

@@ -1,0 +1,560 @@
+"""The chain rule for one parameter, written out with the very numbers the backward pass used."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.model.network import ParamInfo
+from core.stepping.session import Snapshot
+from core.text.format import fmt, operand, width_of
+from core.text.i18n import _
+
+UNKNOWN = "?"
+MAX_TERMS = 4  # longer sums are written with an ellipsis
+
+
+@dataclass(frozen=True)
+class Term:
+    """One factor: its symbol, its formula, the formula with numbers, its value (None: not yet)."""
+
+    symbol: str
+    formula: str
+    numbers: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Product:
+    """lhs = the product of the terms."""
+
+    lhs: str
+    terms: tuple[Term, ...]
+    value: float | None
+
+
+@dataclass(frozen=True)
+class PathSum:
+    """∂L/∂h for a hidden neuron: the sum over the neurons it feeds of one product each."""
+
+    lhs: str
+    paths: tuple[Product, ...]
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Equation:
+    lhs: str
+    formula: str
+    numbers: str
+    value: float | None
+    sign: str = "="  # "←" for an assignment
+
+
+@dataclass(frozen=True)
+class Explanation:
+    param: ParamInfo
+    sample: int
+    n_samples: int
+    forward: tuple[Equation, ...]
+    loss: Equation  # of the selected sample (J itself when there is one sample)
+    mean_loss: Equation | None  # J as the mean over samples, when there are several
+    chain: Product  # the selected sample's ∂L/∂θ
+    path_sum: PathSum | None  # for a parameter below the output layer
+    sample_gradients: tuple[float | None, ...]
+    mean: Equation | None  # ∂J/∂θ as the mean over samples, when there are several
+    gradient: float | None  # ∂J/∂θ, what the update uses
+    update: Equation
+
+
+def _value(known: bool, value: float) -> float | None:
+    return value if known else None
+
+
+def _shorten(items: Sequence[str], joiner: str) -> str:
+    if len(items) > MAX_TERMS:
+        items = [*items[:2], "…", items[-1]]
+    return joiner.join(items)
+
+
+def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Explanation:
+    """Explain parameter `index` for one sample, as far as the snapshot's phase has computed."""
+    net = snap.scenario.architecture
+    loss = snap.scenario.loss
+    info = net.params[index]
+    ev = snap.evaluation
+    trace = ev.samples[sample]
+    data = snap.scenario.samples[sample]
+    n = len(ev.samples)
+    big_j = "J" if n == 1 else "L"
+    seen_fwd, seen_loss = snap.shows_activations, snap.shows_loss
+    seen_grad, _seen_upd = snap.shows_gradients, snap.shows_update
+    depth = net.depth
+    m = net.sizes[-1]
+
+    def num(x: float) -> str:
+        return operand(x, digits)
+
+    def loss_slope_term(k: int) -> Term:
+        out, target = net.neuron_name(depth, k), net.target_name(k)
+        p, t = trace.a[depth][k], data.y[k]
+        return Term(
+            f"∂{big_j}/∂{out}",
+            loss.slope_text(out, target, m),
+            loss.slope_text(num(p), num(t), m) if seen_loss else UNKNOWN,
+            _value(seen_loss, trace.dloss_da[depth][k]),
+        )
+
+    def slope_term(layer: int, k: int) -> Term | None:
+        act = net.activations[layer - 1]
+        if act.is_identity:
+            return None
+        a_name, z_name = net.neuron_name(layer, k), net.preactivation_name(layer, k)
+        a, z = trace.a[layer][k], trace.z[layer][k]
+        return Term(
+            f"∂{a_name}/∂{z_name}",
+            act.slope_text(a_name, z_name),
+            act.slope_text(num(a), num(z)) if seen_fwd else UNKNOWN,
+            _value(seen_fwd, trace.slope[layer][k]),
+        )
+
+    layer, j = info.layer, info.to
+    a_name, z_name = net.neuron_name(layer, j), net.preactivation_name(layer, j)
+
+    path_sum: PathSum | None = None
+    if layer == depth:
+        upstream = loss_slope_term(j)
+    else:
+        path_sum = _path_sum(snap, info, trace, big_j, loss_slope_term, slope_term, num)
+        upstream = Term(
+            f"∂{big_j}/∂{a_name}",
+            f"∂{big_j}/∂{a_name}",
+            fmt(path_sum.value, digits) if path_sum.value is not None else UNKNOWN,
+            path_sum.value,
+        )
+    terms = [upstream]
+    slope = slope_term(layer, j)
+    if slope is not None:
+        terms.append(slope)
+    if info.kind == "weight":
+        src = net.neuron_name(layer - 1, info.source)
+        x = trace.a[layer - 1][info.source]
+        terms.append(
+            Term(
+                f"∂{z_name}/∂{info.name}", src, num(x) if seen_fwd else UNKNOWN, _value(seen_fwd, x)
+            )
+        )
+    else:
+        terms.append(Term(f"∂{z_name}/∂{info.name}", "1", "1", 1.0))
+    chain = Product(f"∂{big_j}/∂{info.name}", tuple(terms), _value(seen_grad, trace.grads[index]))
+
+    gradient = _value(seen_grad, ev.grads[index])
+    sample_grads = tuple(_value(seen_grad, t.grads[index]) for t in ev.samples)
+    mean = None
+    mean_loss = None
+    if n > 1:
+        mean = Equation(
+            f"∂J/∂{info.name}",
+            _("mean of ∂L/∂{name} over {n} samples").format(name=info.name, n=n),
+            "("
+            + _shorten(
+                [operand(g, digits) if g is not None else UNKNOWN for g in sample_grads], " + "
+            )
+            + f")/{n}",
+            gradient,
+        )
+        mean_loss = Equation(
+            "J",
+            _("mean of L over {n} samples").format(n=n),
+            "("
+            + _shorten(
+                [operand(t.loss, digits) if seen_loss else UNKNOWN for t in ev.samples], " + "
+            )
+            + f")/{n}",
+            _value(seen_loss, ev.loss),
+        )
+
+    return Explanation(
+        param=info,
+        sample=sample,
+        n_samples=n,
+        forward=_forward(snap, info, trace, num, digits),
+        loss=_loss_equation(snap, trace, data.y, big_j, num),
+        mean_loss=mean_loss,
+        chain=chain,
+        path_sum=path_sum,
+        sample_gradients=sample_grads,
+        mean=mean,
+        gradient=gradient,
+        update=_update(snap, info, gradient, digits),
+    )
+
+
+def _path_sum(snap, info, trace, big_j, loss_slope_term, slope_term, num) -> PathSum:  # type: ignore[no-untyped-def]
+    net = snap.scenario.architecture
+    depth = net.depth
+    layer, j = info.layer, info.to
+    a_name = net.neuron_name(layer, j)
+    above = layer + 1
+    params = snap.evaluation.params
+    seen_fwd, seen_grad = snap.shows_activations, snap.shows_gradients
+    paths = []
+    for k in range(net.sizes[above]):
+        k_name = net.neuron_name(above, k)
+        if above == depth:
+            up = loss_slope_term(k)
+        else:
+            value = trace.dloss_da[above][k]
+            up = Term(
+                f"∂{big_j}/∂{k_name}",
+                f"∂{big_j}/∂{k_name}",
+                fmt(value) if seen_grad else UNKNOWN,
+                _value(seen_grad, value),
+            )
+        terms = [up]
+        slope = slope_term(above, k)
+        if slope is not None:
+            terms.append(slope)
+        w_index = net.weight_index(above, k, j)
+        w = params[w_index]
+        terms.append(
+            Term(
+                f"∂{net.preactivation_name(above, k)}/∂{a_name}",
+                net.params[w_index].name,
+                num(w) if seen_fwd else UNKNOWN,
+                _value(seen_fwd, w),
+            )
+        )
+        # The same product the backward pass summed: δₖ · wₖⱼ.
+        path_value = trace.delta[above][k] * w
+        paths.append(Product(k_name, tuple(terms), _value(seen_grad, path_value)))
+    return PathSum(f"∂{big_j}/∂{a_name}", tuple(paths), _value(seen_grad, trace.dloss_da[layer][j]))
+
+
+def _forward(snap, info, trace, num, digits) -> tuple[Equation, ...]:  # type: ignore[no-untyped-def]
+    net = snap.scenario.architecture
+    layer, j = info.layer, info.to
+    params = snap.evaluation.params
+    seen = snap.shows_activations
+    names, numbers = [], []
+    for i in range(net.sizes[layer - 1]):
+        w_index = net.weight_index(layer, j, i)
+        src = net.neuron_name(layer - 1, i)
+        names.append(f"{src}·{net.params[w_index].name}")
+        numbers.append(f"{num(trace.a[layer - 1][i])}·{num(params[w_index])}")
+    if net.bias:
+        b_index = net.bias_index(layer, j)
+        names.append(net.params[b_index].name)
+        numbers.append(num(params[b_index]))
+    z_name = net.preactivation_name(layer, j)
+    eqs = [
+        Equation(
+            z_name,
+            _shorten(names, " + "),
+            _shorten(numbers, " + ") if seen else UNKNOWN,
+            _value(seen, trace.z[layer][j]),
+        )
+    ]
+    act = net.activations[layer - 1]
+    if not act.is_identity:
+        a_name = net.neuron_name(layer, j)
+        eqs.append(
+            Equation(
+                a_name,
+                f"{act.symbol}({z_name})",
+                f"{act.symbol}({fmt(trace.z[layer][j], digits)})" if seen else UNKNOWN,
+                _value(seen, trace.a[layer][j]),
+            )
+        )
+    return tuple(eqs)
+
+
+def _loss_equation(snap, trace, y, big_j, num) -> Equation:  # type: ignore[no-untyped-def]
+    net = snap.scenario.architecture
+    loss = snap.scenario.loss
+    depth = net.depth
+    seen = snap.shows_loss
+    outs = range(net.sizes[-1])
+    formula = loss.total_text(
+        [loss.term_text(net.neuron_name(depth, k), net.target_name(k)) for k in outs]
+    )
+    numbers = loss.total_text([loss.term_text(num(trace.a[depth][k]), num(y[k])) for k in outs])
+    if len(outs) > MAX_TERMS:
+        formula = _("{title} over {n} outputs").format(title=loss.title, n=len(outs))
+        numbers = UNKNOWN
+    return Equation(big_j, formula, numbers if seen else UNKNOWN, _value(seen, trace.loss))
+
+
+def _update(snap: Snapshot, info: ParamInfo, gradient: float | None, digits: int) -> Equation:
+    name = info.name
+    old = snap.evaluation.params[info.index]
+    if not info.trainable:
+        return Equation(name, _("frozen: not trained"), fmt(old, digits), old)
+    done = snap.shows_update
+    lr = snap.history.rates[snap.step - 1] if done else snap.learning_rate
+    grad = operand(gradient, digits) if gradient is not None else UNKNOWN
+    return Equation(
+        name,
+        f"{name} − lr·∂J/∂{name}",
+        f"{fmt(old, digits)} − {fmt(lr, digits)} · {grad}",
+        snap.params[info.index] if done else None,
+        sign="←",
+    )
+
+
+# -- text --------------------------------------------------------------------------------------
+
+Segment = tuple[str, str]  # (text, tag): tags symbol, formula, number, unknown, result, label
+Line = list[Segment]
+
+
+def _value_text(value: float | None, digits: int) -> Segment:
+    return (fmt(value, digits), "result") if value is not None else (UNKNOWN, "unknown")
+
+
+def _operand_text(value: float | None, digits: int) -> Segment:
+    return (operand(value, digits), "number") if value is not None else (UNKNOWN, "unknown")
+
+
+Piece = list[Segment]
+
+
+def _ladder(
+    lhs: str, rungs: list[list[Piece]], width: int | None, joiner: str, compact: bool = False
+) -> list[Line]:
+    """lhs = rung₁ / = rung₂ / …, skipping a rung that repeats the one before.
+
+    Each rung is pieces joined by `joiner`; lines break between pieces, and inside a piece
+    that is too long on its own, before one of its "·". Compact: later rungs start two
+    columns in rather than under the lhs, and the last rung joins the one before if it fits.
+    """
+    lines: list[Line] = []
+    pad = "  " if compact else " " * (width_of(lhs) + 1)
+    cont = pad + "  "  # where a rung broken before "·" goes on
+    # One broken between pieces; compact, a "+" goes under the "=".
+    cont_sum = pad if compact and joiner.strip() == "+" else cont
+    kept: list[list[Piece]] = []
+    previous: str | None = None
+    for number, pieces in enumerate(rungs):
+        text = joiner.join("".join(s[0] for s in p) for p in pieces)
+        text = text.replace("(", "").replace(")", "")
+        if text != previous:
+            kept.append(pieces)
+        elif number == len(rungs) - 1:
+            kept[-1] = pieces  # the result as a result: −0.1, not the operand (−0.1)
+        previous = text
+    for number, pieces in enumerate(kept):
+        last = number == len(kept) - 1
+        if compact and last and lines and width is not None:
+            tail: Line = [(" = ", "plain")] + [seg for p in pieces for seg in p]
+            if _width(lines[-1]) + _width(tail) <= width:
+                lines[-1] = lines[-1] + tail
+                continue
+        head = f"{lhs} = " if number == 0 else f"{pad}= "
+        line: Line = [(head, "symbol" if number == 0 else "plain")]
+        used = width_of(head)
+        for i, piece in enumerate(pieces):
+            segs: Piece = [(joiner, "plain"), *piece] if i else list(piece)
+            size = sum(width_of(s[0]) for s in segs)
+            if width is not None and i and used + size > width:
+                lines.append(line)
+                line = [(cont_sum, "plain")]
+                used = width_of(cont_sum)
+                segs = [(joiner.lstrip(), "plain"), *piece]
+            for k, seg in enumerate(segs):
+                after = width_of(segs[k + 1][0]) if k + 1 < len(segs) else 0
+                dot = seg[0].strip() == "·" and seg[1] == "plain"
+                if width is not None and dot and used + width_of(seg[0]) + after > width:
+                    lines.append(line)
+                    line = [(cont, "plain")]
+                    used = width_of(cont)
+                    seg = (seg[0].lstrip(), "plain")
+                line.append(seg)
+                used += width_of(seg[0])
+        lines.append(line)
+    return lines
+
+
+def _width(line: Line) -> int:
+    return sum(width_of(s[0]) for s in line)
+
+
+def _term_rungs(terms: Sequence[Term], digits: int) -> list[list[Piece]]:
+    def num_piece(t: Term) -> Segment:
+        return (t.numbers, "number") if t.value is not None else (UNKNOWN, "unknown")
+
+    def value_piece(t: Term) -> Segment:
+        return (operand(t.value, digits), "number") if t.value is not None else (UNKNOWN, "unknown")
+
+    return [
+        [[(t.symbol, "symbol")] for t in terms],
+        [[(t.formula, "formula")] for t in terms],
+        [[num_piece(t)] for t in terms],
+        [[value_piece(t)] for t in terms],
+    ]
+
+
+def _wrapped(prefix: Segment, text: str, tag: str, width: int | None, pad: str) -> list[Line]:
+    """prefix + text, broken before " + " when it would pass `width`; a part still too long
+    breaks at a space outside brackets, before an operator where it can."""
+    if width is None or width_of(prefix[0]) + width_of(text) <= width:
+        return [[prefix, (text, tag)]]
+    lines: list[Line] = []
+    current: Line = [prefix]
+    used = width_of(prefix[0])
+    for i, part in enumerate(text.split(" + ")):
+        piece = part if i == 0 else " + " + part
+        if i and used + width_of(piece) > width:
+            lines.append(current)
+            current = [(pad, "plain")]
+            used = width_of(pad)
+            piece = "+ " + part
+        if used + width_of(piece) > width:
+            words = _words(piece)
+            for k, word in enumerate(words):
+                if k and used + width_of(word) > width and used > width_of(pad):
+                    lines.append(current)
+                    current = [(pad, "plain")]
+                    used = width_of(pad)
+                    word = word.lstrip()
+                current.append((word, tag))
+                used += width_of(word)
+            continue
+        current.append((piece, tag))
+        used += width_of(piece)
+    lines.append(current)
+    return lines
+
+
+def _words(text: str) -> list[str]:
+    """text in pieces that start at a space outside brackets, an operator kept with its operand."""
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    for k, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == " " and depth == 0 and k > start:
+            before = text[start:k].strip()
+            if before not in ("+", "−", "·", "=", "-"):
+                pieces.append(text[start:k])
+                start = k
+    pieces.append(text[start:])
+    return pieces
+
+
+def _equation_lines(eq: Equation, width: int | None, digits: int) -> list[Line]:
+    rungs: list[tuple[str, str]] = [(eq.formula, "formula")]
+    value_text = fmt(eq.value, digits) if eq.value is not None else UNKNOWN
+    if eq.numbers not in (eq.formula, UNKNOWN, value_text):
+        rungs.append((eq.numbers, "number"))
+    head = f"{eq.lhs} {eq.sign} "
+    value = _value_text(eq.value, digits)
+    line: Line = [(head, "symbol")]
+    for text, tag in rungs:
+        line.extend([(text, tag), (" = ", "plain")])
+    line.append(value)
+    if width is None or _width(line) <= width:
+        return [line]
+    pad = " " * width_of(head)
+    # Two whole lines, the formula and then the numbers with their value, before any breaks.
+    first: Line = [(head, "symbol"), (rungs[0][0], rungs[0][1])]
+    second: Line = [(pad[:-2] + "= ", "plain")]
+    for text, tag in rungs[1:]:
+        second.extend([(text, tag), (" = ", "plain")])
+    second.append(value)
+    if _width(first) <= width and _width(second) <= width:
+        return [first, second]
+    lines = _wrapped((head, "symbol"), rungs[0][0], rungs[0][1], width, pad + "  ")
+    for text, tag in rungs[1:]:
+        lines += _wrapped((pad[:-2] + "= ", "plain"), text, tag, width, pad + "  ")
+    lines.append([(pad[:-2] + "= ", "plain"), value])
+    return lines
+
+
+SECTIONS = ("forward", "loss", "chain", "paths", "mean", "update")
+# Compact levels: 1 shorter joiners and indents, 2 also a path sum without its substituted
+# forward values, 3 also without its symbolic rung (the formula rung says which factors).
+COMPACT_LEVELS = (0, 1, 2, 3)
+
+
+def render(
+    ex: Explanation,
+    width: int | None = None,
+    sections: Sequence[str] = SECTIONS,
+    digits: int = 6,
+    compact: int = 0,
+) -> list[Line]:
+    """The explanation as lines of tagged text, sections in the order given.
+
+    Sections: forward, loss, chain, paths, update, and mean (mean_loss then mean_gradient)."""
+    lines: list[Line] = []
+    for section in sections:
+        lines += _section(ex, section, width, digits, compact)
+    return lines
+
+
+def _section(
+    ex: Explanation, section: str, width: int | None, digits: int, compact: int = 0
+) -> list[Line]:
+    lines: list[Line] = []
+    dot = "·" if compact else " · "
+    if section == "forward":
+        for eq in ex.forward:
+            lines += _equation_lines(eq, width, digits)
+    elif section == "loss":
+        lines += _equation_lines(ex.loss, width, digits)
+    elif section == "chain":
+        rungs = _term_rungs(ex.chain.terms, digits)
+        rungs.append([[_value_text(ex.chain.value, digits)]])
+        lines += _ladder(ex.chain.lhs, rungs, width, dot, bool(compact))
+    elif section == "paths" and ex.path_sum is not None:
+        ps = ex.path_sum
+        per_path = [_term_rungs(p.terms, digits) for p in ps.paths]
+        dropped = {2} if compact == 2 else {0, 2} if compact >= 3 else set()  # rung numbers
+        kept = [r for r in range(4) if r not in dropped]
+        rungs = [[_product_piece(pr[r], dot) for pr in per_path] for r in kept]
+        rungs.append([[_operand_text(p.value, digits)] for p in ps.paths])
+        rungs.append([[_value_text(ps.value, digits)]])
+        lines += _ladder(ps.lhs, rungs, width, " + ", bool(compact))
+    elif section == "update":
+        lines += _equation_lines(ex.update, width, digits)
+    elif section == "mean":
+        for part in ("mean_loss", "mean_gradient"):
+            lines += _section(ex, part, width, digits)
+    elif section == "mean_loss" and ex.mean_loss is not None:
+        lines += _equation_lines(ex.mean_loss, width, digits)
+    elif section == "mean_gradient" and ex.mean is not None:
+        lines += _equation_lines(ex.mean, width, digits)
+    return lines
+
+
+def _product_piece(factors: Sequence[Piece], dot: str = " · ") -> Piece:
+    piece: Piece = []
+    for i, factor in enumerate(factors):
+        if i:
+            piece.append((dot, "plain"))
+        piece += factor
+    return piece
+
+
+def plain(lines: Sequence[Line]) -> list[str]:
+    return ["".join(text for text, _ in line).rstrip() for line in lines]
+
+
+def chain_path(snap: Snapshot, index: int) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+    """The neurons (layer, i) and parameters the selected parameter's chain rule runs through."""
+    net = snap.scenario.architecture
+    info = net.params[index]
+    neurons = {(info.layer, info.to)}
+    if info.kind == "weight":
+        neurons.add((info.layer - 1, info.source))
+    params = {index}
+    for layer in range(info.layer + 1, net.depth + 1):
+        for k in range(net.sizes[layer]):
+            neurons.add((layer, k))
+            sources = [info.to] if layer == info.layer + 1 else range(net.sizes[layer - 1])
+            params.update(net.weight_index(layer, k, s) for s in sources)
+    return frozenset(neurons), frozenset(params)

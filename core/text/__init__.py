@@ -1,0 +1,1 @@
+"""Text: how numbers and formulas are written, and the languages (gettext catalogs in locale/)."""

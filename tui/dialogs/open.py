@@ -1,0 +1,132 @@
+"""The dialog for opening a scenario: a typed path (completed), a built-in or a file here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.suggester import Suggester
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from core.files.loader import BUILTINS, ScenarioError, load, load_builtin, load_file
+from core.model.scenario import Scenario
+from core.text.i18n import N_, _
+from tui.dialogs.base import Dialog
+
+MAX_FILES = 50  # .toml files of the current folder listed in the open dialog
+
+
+class PathSuggester(Suggester):
+    """Completes a typed path to the first folder or .toml file it names (right arrow takes it)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.folder = folder  # where a relative path starts
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value or value.isspace():
+            return None
+        typed = self.folder / Path(os.path.expanduser(value))
+        folder, stem = (typed, "") if value.endswith(("/", os.sep)) else (typed.parent, typed.name)
+        try:
+            names = sorted(
+                entry.name + ("/" if entry.is_dir() else "")
+                for entry in os.scandir(folder)
+                if entry.name.startswith(stem)
+                and (stem.startswith(".") or not entry.name.startswith("."))
+                and (entry.is_dir() or entry.name.endswith(".toml"))
+            )
+        except OSError:
+            return None
+        if not names:
+            return None
+        return value + names[0][len(stem) :]
+
+
+def toml_files(folder: Path) -> list[Path]:
+    """The scenario files a student is likely to mean: the .toml files right here."""
+    try:
+        found = sorted(p for p in folder.glob("*.toml") if p.is_file())
+    except OSError:
+        return []
+    return found[:MAX_FILES]
+
+
+class OpenScenarioScreen(Dialog[Scenario | None]):
+    """Type the path of a .toml file, or pick a built-in or a file of this folder from the list."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", N_("Cancel")),
+        Binding("down", "to_list", show=False),  # from the path (the list takes its own down)
+    ]
+
+    def __init__(self, folder: Path | None = None) -> None:
+        super().__init__()
+        self.folder = folder if folder is not None else Path.cwd()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="open-box") as box:
+            box.border_title = self.t(_("Open a scenario · enter opens · esc cancels"))
+            yield Label(self.t(_("A path (right arrow completes it), or down for the list:")))
+            yield Input(
+                placeholder=self.t(_("path to a .toml file, then enter")),
+                id="open-path",
+                suggester=PathSuggester(self.folder),
+            )
+            options = [
+                Option(self.t(f"{name}  {load_builtin(name).description}"), id="builtin:" + name)
+                for name in BUILTINS
+            ]
+            options += [
+                Option(self.t(f"{path.name}  " + _("(a file in this folder)")), id=f"file:{path}")
+                for path in toml_files(self.folder)
+            ]
+            yield OptionList(*options, id="open-list")
+            yield Static("", id="open-error")  # a Static wraps the message; a Label cut it
+
+    def on_mount(self) -> None:
+        path = self.query_one(Input)
+        path.cursor_blink = False
+        path.focus()  # typed text goes to the path
+
+    def action_to_list(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            options.highlighted = 0
+        options.focus()
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#open-error", Static).update(self.t(message))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        option = event.option.id or ""
+        kind, _sep, what = option.partition(":")
+        try:
+            scenario = load_builtin(what) if kind == "builtin" else load_file(what)
+        except ScenarioError as err:
+            self.show_error(str(err))
+            return
+        self.close(scenario)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self.show_error(_("Type a path to a .toml file, or press down to pick from the list."))
+            return
+        looks_like_path = os.sep in text or "/" in text or text.endswith(".toml")
+        if looks_like_path:
+            path = Path(text).expanduser()
+            if not path.is_absolute() and self.folder.resolve() != Path.cwd().resolve():
+                path = self.folder / path
+            text = str(path)
+        try:
+            scenario = load(text)
+        except ScenarioError as err:
+            self.show_error(str(err))
+            return
+        self.close(scenario)

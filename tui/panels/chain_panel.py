@@ -1,0 +1,181 @@
+"""The chain rule for the selected parameter, with the numbers in it, as core explains it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from core.stepping.session import Phase, Snapshot
+from core.teaching.explain import COMPACT_LEVELS, Explanation, Line, explain, render
+from core.text.format import fmt, to_ascii, width_of, wrap
+from core.text.i18n import _
+from tui.panels.lesson_panel import LessonPanel
+from tui.panels.titles import set_titles
+
+# The sum over paths before the chain that uses it, the update after; then where the factors
+# came from. Before the backward pass, the forward pass and the loss being computed come first.
+TEACHING = ("paths", "chain", "mean_gradient", "update")
+DETAILS = ("forward", "loss", "mean_loss")
+EARLY = (Phase.READY, Phase.FORWARD, Phase.LOSS)
+NATURAL = DETAILS + TEACHING  # the order in which a step computes them
+
+STYLES = {
+    "symbol": "bold",
+    "formula": "italic",
+    "number": "",
+    "unknown": "bold reverse",
+    "result": "bold",
+    "plain": "",
+}
+
+
+def sections(phase: Phase) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """All sections in screen order, and those that must show unscrolled: this phase's work."""
+    if phase in EARLY:
+        return NATURAL, DETAILS
+    now = TEACHING if phase is Phase.UPDATE else TEACHING[:-1]
+    return TEACHING + DETAILS, now
+
+
+class ChainRulePanel(VerticalScroll):
+    """Scrolls when the explanation is taller than the panel (arrow keys, page keys, wheel)."""
+
+    ALLOW_MAXIMIZE = True  # m: a container would not be, by default
+
+    snapshot: reactive[Snapshot | None] = reactive(None)
+    selected: reactive[int] = reactive(0)
+    sample: reactive[int] = reactive(0)
+    ascii_only: reactive[bool] = reactive(False)
+
+    _line_count = -1
+    rows = 0  # lines of the explanation as last drawn
+    _shared: tuple[int, bool] = (-1, False)  # (rows, maximized) when the lesson last fitted in
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="chain-body")
+
+    def watch_snapshot(self) -> None:
+        self._refresh_body()
+
+    def watch_selected(self) -> None:
+        self._refresh_body()
+
+    def watch_sample(self) -> None:
+        self._refresh_body()
+
+    def on_resize(self) -> None:
+        self._refresh_body()
+
+    def _room(self) -> int:
+        """Rows the explanation may fill: beside a folded lesson, all but the lesson's few."""
+        own = self.scrollable_content_region.height
+        column = self.parent
+        if self.has_class("-maximized") or not isinstance(column, LeftColumn):
+            return own
+        lesson = column.lesson
+        if lesson is None or not lesson.display or not lesson.folded:
+            return own
+        frame = self.outer_size.height - own
+        return column.content_size.height - frame - lesson.least_rows
+
+    def _lines_for(
+        self, ex: Explanation, width: int, order: tuple[str, ...], level: int
+    ) -> list[Line]:
+        lines = render(ex, width, order, compact=level)
+        if not self.ascii_only:
+            return lines
+        # ASCII spells some symbols longer (ŷ is y^): narrow the layout until it fits.
+        target = width
+        for _attempt in range(4):
+            widest = max((width_of(to_ascii("".join(s[0] for s in ln))) for ln in lines), default=0)
+            if widest <= target or width <= 20:
+                break
+            width = max(width - (widest - target), 20)
+            lines = render(ex, width, order, compact=level)
+        return lines
+
+    def _layout(self, ex: Explanation, width: int, room: int, phase: Phase) -> list[Line]:
+        """In the order computed if all of it fits, else what this phase computes first, in the
+        least compact layout that shows it without scrolling."""
+        for level in COMPACT_LEVELS[:2]:
+            lines = self._lines_for(ex, width, NATURAL, level)
+            if len(lines) <= room:
+                return lines
+        order, now = sections(phase)
+        for level in COMPACT_LEVELS:
+            if len(self._lines_for(ex, width, now, level)) <= room:
+                break
+        return self._lines_for(ex, width, order, level)
+
+    def _refresh_body(self) -> None:
+        snap = self.snapshot
+        if snap is None or not self.is_mounted:
+            return
+        ex = explain(snap, self.selected, self.sample)
+        width = max(self.scrollable_content_region.width, 20)
+        head: list[Line] = []
+        n = len(snap.scenario.samples)
+        if n > 1:
+            data = snap.scenario.samples[self.sample]
+            xs = ", ".join(fmt(v) for v in data.x)
+            ys = ", ".join(fmt(v) for v in data.y)
+            text = _("sample {k} of {n}: x = ({xs}), y = ({ys})").format(
+                k=self.sample + 1, n=n, xs=xs, ys=ys
+            )
+            head += [[(line, "plain")] for line in wrap(self._t(text), width)]
+        lines = head + self._layout(ex, width, self._room() - len(head), snap.phase)
+        title = _("Chain rule · {name}").format(name=ex.param.name)
+        if self.has_class("-maximized"):
+            title += " · " + _("m or esc restores")
+        set_titles(
+            self,
+            self._t(title),
+            self._t(_("↑↓ more")) if len(lines) > self.scrollable_content_region.height else "",
+        )
+        # A layout pass only when the body's height changes: it costs ~10 ms a step.
+        self.query_one("#chain-body", Static).update(
+            self._text(lines), layout=len(lines) != self._line_count
+        )
+        state = (len(lines), self.has_class("-maximized"))
+        self._line_count = self.rows = len(lines)
+        if state != self._shared and isinstance(self.parent, LeftColumn):
+            self._shared = state
+            self.parent.share_rows()  # the folded lesson gets what is left
+
+    def _t(self, text: str) -> str:
+        return to_ascii(text) if self.ascii_only else text
+
+    def _text(self, lines: list[Line]) -> Text:
+        out = Text(no_wrap=True, overflow="ellipsis")
+        for i, line in enumerate(lines):
+            for text, tag in line:
+                out.append(to_ascii(text) if self.ascii_only else text, STYLES.get(tag, ""))
+            if i < len(lines) - 1:
+                out.append("\n")
+        return out
+
+
+class LeftColumn(Vertical):
+    """The chain rule above the lesson: a folded lesson gets the rows the chain rule leaves."""
+
+    @property
+    def lesson(self) -> LessonPanel | None:
+        return next((w for w in self.children if isinstance(w, LessonPanel)), None)
+
+    def on_resize(self) -> None:
+        self.share_rows()
+
+    def share_rows(self) -> None:
+        lesson = self.lesson
+        chain = next((w for w in self.children if isinstance(w, ChainRulePanel)), None)
+        if lesson is None or chain is None:
+            return
+        if not lesson.folded or chain.has_class("-maximized"):
+            lesson.grant(None)
+            return
+        frame = chain.outer_size.height - chain.scrollable_content_region.height
+        free = self.content_size.height - frame - chain.rows
+        lesson.grant(max(lesson.least_rows, free))

@@ -1,0 +1,176 @@
+"""The loss per step, or the loss along the selected parameter with the tangent (key l).
+
+The axes are ours (core.teaching.axes): plotext draws at the limits we give it and writes the tick
+labels we choose, so every label sits on the row or column it names.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.cells import cell_len
+from textual.reactive import reactive
+from textual_plotext import PlotextPlot
+
+from core.stepping.session import Snapshot
+from core.teaching.axes import Axis, linear_axis, log_axis, spread_axis
+from core.teaching.landscape import landscape, plottable, wants_log_scale
+from core.text.format import fmt, to_ascii
+from core.text.i18n import _
+from tui.panels.titles import set_titles
+
+OVERHEAD = 2  # rows that are not plotting area: the x axis line and its labels (no top frame)
+
+
+class LossPanel(PlotextPlot):
+    snapshot: reactive[Snapshot | None] = reactive(None)
+    selected: reactive[int] = reactive(0)
+    view: reactive[str] = reactive("curve")  # "curve" | "landscape"
+    ascii_only: reactive[bool] = reactive(False)
+
+    def watch_snapshot(self) -> None:
+        self._replot()
+
+    def watch_selected(self) -> None:
+        if self.view == "landscape":
+            self._replot()
+
+    def watch_view(self) -> None:
+        self._replot()
+
+    def watch_ascii_only(self) -> None:
+        self._replot()
+
+    def on_resize(self) -> None:
+        self._replot()
+
+    def _marker(self) -> str:
+        return "*" if self.ascii_only else "braille"
+
+    def _point_marker(self) -> str:
+        """A whole cell for the point the title's number is about (a braille dot is too small)."""
+        return "O" if self.ascii_only else "●"
+
+    def _factors(self) -> tuple[int, int]:
+        """Sub-cells per cell that plotext uses for the line marker, across and down."""
+        return (1, 1) if self.ascii_only else (2, 4)
+
+    def _replot(self) -> None:
+        snap = self.snapshot
+        if snap is None or not self.is_mounted:
+            return
+        plt = self.plt
+        plt.clear_figure()  # size and theme are set again when the widget renders
+        plt.xaxes(False, False)  # no empty frame while there is nothing to draw
+        plt.yaxes(False, False)
+        if self.view == "landscape":
+            titles, subtitles = self._plot_landscape(snap)
+        else:
+            titles, subtitles = self._plot_curve(snap)
+        room = self.outer_size.width - 6  # Textual keeps a corner and a blank on either side
+        set_titles(self, self._fit(titles, room), self._fit(subtitles, room))
+        self.refresh()
+
+    def _fit(self, candidates: list[str], room: int) -> str:
+        """The first (longest) wording that fits the border whole: it is never cut with "…"."""
+        texts = [to_ascii(t) if self.ascii_only else t for t in candidates]
+        return next((t for t in texts if cell_len(t) <= room), texts[-1] if texts else "")
+
+    def _rows(self) -> int:
+        return max(1, self.size.height - OVERHEAD)
+
+    def _columns(self, y: Axis) -> int:
+        """Canvas columns left beside the y labels and the y axis line."""
+        label = max((len(t) for t in y.labels), default=0)
+        return max(2, self.size.width - label - 1)
+
+    def _draw_axes(self, x: Axis, y: Axis) -> None:
+        fx, fy = self._factors()
+        self.plt.xaxes(True, False)  # no frame line on top: that row goes to the plot
+        self.plt.yaxes(True, False)
+        self.plt.xlim(*x.limits(fx))
+        self.plt.ylim(*y.limits(fy))
+        self.plt.xticks(list(x.ticks), list(x.labels))
+        self.plt.yticks(list(y.ticks), list(y.labels))
+
+    def _mark(self, x: Axis, y: Axis, at: tuple[float, float], color: str) -> None:
+        """A one-character marker at the centre of the cell that holds the point."""
+        cx, cy = x.centre(x.cell(at[0])), y.centre(y.cell(y.to_plot(at[1])))
+        self.plt.scatter([cx], [cy], marker=self._point_marker(), color=color)
+
+    def _plot_curve(self, snap: Snapshot) -> tuple[list[str], list[str]]:
+        points = max(2 * self.size.width, 16)
+        curve = snap.history.curve(snap.revealed_losses, points)
+        if not curve:
+            return [_("Loss J per step")], [_("no loss yet"), ""]
+        last_step, last = curve[-1]
+        steps, losses = plottable([s for s, _ in curve], [v for _, v in curve])
+        if not steps:
+            return self._curve_titles(_("linear"), last), [""]
+        y = _value_axis(losses, self._rows())
+        if y is None:
+            return self._curve_titles(_("linear"), last), [""]
+        x = spread_axis(0, max(last_step, 1), self._columns(y), whole=True)
+        self._draw_axes(x, y)
+        self.plt.plot(steps, [y.to_plot(v) for v in losses], marker=self._marker())
+        if math.isfinite(last) and steps[-1] == last_step:
+            self._mark(x, y, (last_step, last), "cyan")
+        return self._curve_titles(_("log") if y.log else _("linear"), last), [""]
+
+    def _curve_titles(self, scale: str, last: float) -> list[str]:
+        value = fmt(last, 4)
+        return [
+            _("Loss J per step · {scale} · {value}").format(scale=scale, value=value),
+            _("Loss J · {scale} · {value}").format(scale=scale, value=value),
+            _("J · {scale} · {value}").format(scale=scale, value=value),
+        ]
+
+    def _plot_landscape(self, snap: Snapshot) -> tuple[list[str], list[str]]:
+        land = landscape(snap, self.selected)
+        name = snap.scenario.param_names[self.selected]
+        xs, ys = plottable(land.xs, land.losses)
+        here, j = land.current
+        if not xs:
+            return [
+                _("J along {name}: no finite values to draw").format(name=name),
+                _("J({name}): nothing to draw").format(name=name),
+            ], [""]
+        y = _value_axis([*ys, j], self._rows(), log=False)
+        if y is None:
+            return [_("J({name}): nothing to draw").format(name=name)], [""]
+        x = spread_axis(xs[0], xs[-1], self._columns(y))
+        self._draw_axes(x, y)
+        self.plt.plot(xs, ys, marker=self._marker())
+        if land.tangent is not None:
+            (x0, y0), (x1, y1) = land.tangent
+            self.plt.plot([x0, x1], [y0, y1], marker=self._marker(), color="red")
+        self._mark(x, y, (here, j), "yellow")
+        value, scale = fmt(j, 4), _("linear")
+        titles = [
+            _("J along {name} · {scale} · {value}").format(name=name, scale=scale, value=value),
+            _("J({name}) · {scale} · {value}").format(name=name, scale=scale, value=value),
+            _("J({name}) · {value}").format(name=name, value=value),
+        ]
+        if land.slope is None:
+            return titles, [""]
+        slope = fmt(land.slope, 4)
+        return titles, [
+            _("slope ∂J/∂{name} = {value}").format(name=name, value=slope),
+            _("slope {value}").format(value=slope),
+        ]
+
+
+def _value_axis(values: list[float], rows: int, log: bool | None = None) -> Axis | None:
+    """The y axis for finite values: log₁₀ when they span three orders of magnitude."""
+    if log is None:
+        log = wants_log_scale(values)
+    low, high = min(values), max(values)
+    if log:
+        return log_axis(low, high, rows)
+    try:
+        axis = linear_axis(low, high, rows, floor=0.0)
+    except (ValueError, OverflowError):
+        axis = None
+    if axis is None or not all(math.isfinite(v) for v in axis.limits(4)):
+        return log_axis(low, high, rows) if low > 0 else None  # beyond what a linear axis spans
+    return axis

@@ -1,0 +1,344 @@
+"""The network: neurons with their values, every weight and bias, the selected chain's path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from core.stepping.session import Snapshot
+from core.teaching.explain import chain_path
+from core.text.format import MINUS, compact, to_ascii
+from core.text.i18n import _
+from tui.panels.titles import set_titles
+
+# (value digits, gradient digits), tried in turn until the drawing fits: the numbers get
+# shorter, never the names (h2·w6 without its h2 would seem to come from h1).
+LEVELS = ((4, 3), (4, 2), (3, 2), (2, 1))
+TABLE_LEVEL = 1
+GRAPH_ROWS = 16  # taller drawings become a table
+GRAPH_LAYERS = 5
+TABLE_ROWS = 6  # rows of parameters the table shows at a time
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    style: str = ""
+    param: int | None = None  # the parameter a click on this cell selects
+    parts: tuple[str, ...] = ()  # name, value, gradient: lined up within a column
+
+
+Column = list[list[Cell]]  # rows of cells
+
+
+class NetworkPanel(Widget):
+    """Layers left to right; each neuron beside the weighted inputs it sums (its z = Σ x·w + b)."""
+
+    # No layout pass on every step: the drawing's height changes only with the scenario.
+    snapshot: reactive[Snapshot | None] = reactive(None)
+    selected: reactive[int] = reactive(0)
+    sample: reactive[int] = reactive(0)
+    ascii_only: reactive[bool] = reactive(False, layout=True)
+
+    class Selected(Message):
+        """The student clicked a parameter."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._hits: list[tuple[int, int, int, int]] = []  # (row, x0, x1, param)
+        self._cache: tuple[tuple[object, ...], Text] | None = None
+        self._level = 0  # the LEVELS entry of the last drawing, which the title states
+
+    def watch_snapshot(self, old: Snapshot | None, new: Snapshot | None) -> None:
+        if new is not None and (old is None or old.scenario is not new.scenario):
+            self.refresh(layout=True)
+        self._retitle()
+
+    def watch_sample(self) -> None:
+        self._retitle()
+
+    def _retitle(self) -> None:
+        if self.snapshot is not None:
+            set_titles(self, self._title(self.snapshot))
+
+    def render(self) -> Text:
+        snap = self.snapshot
+        if snap is None:
+            return Text("")
+        width = max(self.content_size.width, 10)
+        # Textual renders more often than the state changes (layout, repaints): draw once.
+        key = (id(snap), self.selected, self.sample, self.ascii_only, width)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        text = self._draw(snap, width)
+        self._cache = (key, text)
+        self._retitle()
+        return text
+
+    def _draw(self, snap: Snapshot, width: int) -> Text:
+        net = snap.scenario.architecture
+        tall = max(
+            net.sizes[k] * max(net.sizes[k - 1] + net.bias, 2) for k in range(1, len(net.sizes))
+        )
+        budget = net.depth + 1 + TABLE_ROWS
+        if tall <= GRAPH_ROWS and len(net.sizes) <= GRAPH_LAYERS:
+            for level in range(len(LEVELS)):
+                rows = self._graph(snap, level)
+                if max((_row_width(r) for r in rows), default=0) <= width:
+                    self._level = level
+                    return self._assemble(rows)
+            budget = len(rows)  # as tall as the drawing: the panel keeps its height
+        rows, self._level = self._table(snap, width, budget)
+        return self._assemble(rows)
+
+    def _t(self, text: str) -> str:
+        return to_ascii(text) if self.ascii_only else text
+
+    def _title(self, snap: Snapshot) -> str:
+        n = len(snap.scenario.samples)
+        title = _("Network")
+        if n > 1:
+            title += " · " + _("sample {k}/{n}").format(k=self.sample + 1, n=n)
+        # Say that these are roundings of the chain rule's numbers, and to how many digits.
+        value_digits, grad_digits = LEVELS[self._level]
+        title += " · " + _("rounded to {v} digits, ∂ to {g}").format(v=value_digits, g=grad_digits)
+        return to_ascii(title) if self.ascii_only else title
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _styles(self, snap: Snapshot) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+        return chain_path(snap, self.selected)
+
+    def _param_cell(
+        self,
+        snap: Snapshot,
+        index: int,
+        on_path: bool,
+        level: int = TABLE_LEVEL,
+        source: bool = False,
+    ) -> Cell:
+        """`x1·w1 +0.15 ∂+4.39e−4`: (source,) name, signed value, and the gradient once computed."""
+        net = snap.scenario.architecture
+        info = net.params[index]
+        value_digits, grad_digits = LEVELS[level]
+        name = info.name
+        if source and info.kind == "weight":
+            name = f"{net.neuron_name(info.layer - 1, info.source)}·{name}"
+        parts = [name, _signed(snap.params[index], value_digits)]
+        if not info.trainable:
+            parts.append(_("fixed"))
+        elif snap.shows_gradients:
+            parts.append("∂" + _signed(snap.evaluation.grads[index], grad_digits))
+        style = "bold" if on_path else ""
+        if index == self.selected:
+            style = "reverse bold"
+        parts = [self._t(p) for p in parts]
+        return Cell(" ".join(parts), style, index, tuple(parts))
+
+    def _neuron_cell(
+        self, snap: Snapshot, layer: int, k: int, on_path: bool, level: int = TABLE_LEVEL
+    ) -> Cell:
+        net = snap.scenario.architecture
+        name = net.neuron_name(layer, k)
+        trace = snap.evaluation.samples[self.sample]
+        digits = LEVELS[level][0]
+        if layer == 0:
+            value = _signed(snap.scenario.samples[self.sample].x[k], digits)
+        elif snap.shows_activations:
+            value = _signed(trace.a[layer][k], digits)
+        else:
+            value = "?"
+        return Cell(self._t(f"{name} {value}"), "bold underline" if on_path else "")
+
+    def _graph(self, snap: Snapshot, level: int) -> list[list[Cell]]:
+        """Each neuron beside a bracket of what it sums: its weighted inputs, then its bias."""
+        net = snap.scenario.architecture
+        path_neurons, path_params = self._styles(snap)
+        columns: list[Column] = [
+            [
+                [self._neuron_cell(snap, 0, i, (0, i) in path_neurons, level)]
+                for i in range(net.sizes[0])
+            ]
+        ]
+        for layer in range(1, net.depth + 1):
+            n_in = net.sizes[layer - 1]
+            is_output = layer == net.depth
+            block = max(n_in + int(net.bias), 2 if is_output else 1)
+            edges: Column = []
+            neurons: Column = []
+            for j in range(net.sizes[layer]):
+                terms = [net.weight_index(layer, j, i) for i in range(n_in)]
+                if net.bias:
+                    terms.append(net.bias_index(layer, j))
+                for r in range(block):
+                    if r < len(terms):
+                        index = terms[r]
+                        cell = self._param_cell(snap, index, index in path_params, level, True)
+                        edges.append([cell, Cell(self._t(_bracket(r, len(terms))))])
+                    else:
+                        edges.append([Cell("")])
+                on_path = (layer, j) in path_neurons
+                rows: Column = [[self._neuron_cell(snap, layer, j, on_path, level)]]
+                if is_output:
+                    target = snap.scenario.samples[self.sample].y[j]
+                    target_text = f"{net.target_name(j)} {_signed(target, LEVELS[level][0])}"
+                    rows.append(
+                        [
+                            Cell(
+                                self._t(target_text),
+                                "dim",
+                            )
+                        ]
+                    )
+                rows += [[Cell("")] for _row in range(block - len(rows))]
+                neurons += rows
+            columns += [_align(edges), neurons]
+        return _join(columns, gap=1)
+
+    def _table(self, snap: Snapshot, width: int, budget: int) -> tuple[list[list[Cell]], int]:
+        """For networks too big to draw: parameters in columns, in at most `budget` rows (the
+        numbers shortened to fit them, else a window around the selection); and the level."""
+        _neurons, path_params = self._styles(snap)
+        net = snap.scenario.architecture
+        for level in range(len(LEVELS)):
+            cells = [
+                self._param_cell(snap, i, i in path_params, level, True)
+                for i in range(len(snap.params))
+            ]
+            per_row, widths = _columns(cells, width)
+            table_rows = -(-len(cells) // per_row)
+            if net.depth + table_rows <= budget:
+                break
+        rows = []
+        for layer in range(1, net.depth + 1):
+            names = [
+                self._neuron_cell(snap, layer, k, False, level).text
+                for k in range(net.sizes[layer])
+            ]
+            line = "  ".join(names)
+            if cell_len(line) > width:
+                line = line[: width - 1] + "…"
+            rows.append([Cell(line, "dim")])
+        room = max(1, budget - net.depth - 1)
+        first = 0
+        if net.depth + table_rows > budget:
+            first = min(max(0, self.selected // per_row - room // 2), table_rows - room)
+            shown = cells[first * per_row : (first + room) * per_row]
+            param_names = snap.scenario.param_names
+            note = _("{n} parameters; showing {a}–{b} (tab moves)").format(
+                n=len(cells),
+                a=param_names[shown[0].param or 0],
+                b=param_names[shown[-1].param or 0],
+            )
+            rows.append([Cell(self._t(note), "dim italic")])
+        else:
+            room = table_rows
+        for start in range(first * per_row, min(len(cells), (first + room) * per_row), per_row):
+            row: list[Cell] = []
+            for cell, cell_width in zip(cells[start : start + per_row], widths):
+                row += [Cell(_pad(cell.text, cell_width), cell.style, cell.param), Cell("  ")]
+            rows.append(row[:-1])
+        return rows, level
+
+    def _assemble(self, rows: list[list[Cell]]) -> Text:
+        self._hits = []
+        out = Text(no_wrap=True, overflow="crop")
+        for y, row in enumerate(rows):
+            x = 0
+            for cell in row:
+                text = cell.text
+                out.append(text, cell.style)
+                if cell.param is not None:
+                    self._hits.append((y, x, x + cell_len(text), cell.param))
+                x += cell_len(text)
+            if y < len(rows) - 1:
+                out.append("\n")
+        return out
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        for y, x0, x1, param in self._hits:
+            if offset.y == y and x0 <= offset.x < x1:
+                self.post_message(self.Selected(param))
+                return
+
+
+def _columns(cells: list[Cell], width: int) -> tuple[int, list[int]]:
+    """The most cells a row can take within `width` (two spaces apart, each column as wide as
+    its widest cell), and the columns' widths."""
+    sizes = [cell_len(c.text) for c in cells]
+    for per_row in range(min(len(cells), width // (min(sizes) + 2) + 1), 0, -1):
+        widths = [max(sizes[c::per_row]) for c in range(per_row)]
+        if sum(widths) + 2 * (per_row - 1) <= width:
+            return per_row, widths
+    return 1, [max(sizes)]
+
+
+def _signed(x: float, digits: int) -> str:
+    """The shorter of fixed and scientific notation, with its sign (readable without colour)."""
+    text = compact(x, digits)
+    return text if text.startswith(MINUS) or text == "nan" else "+" + text
+
+
+def _bracket(r: int, n: int) -> str:
+    if n == 1:
+        return "──"
+    if r == 0:
+        return "─┐"
+    return "─┘" if r == n - 1 else "─┤"
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - cell_len(text))
+
+
+def _row_width(row: list[Cell]) -> int:
+    return sum(cell_len(c.text) for c in row)
+
+
+def _align(column: Column) -> Column:
+    """Pad every row's first cell, part by part, so the column's rows line up."""
+    if not column:
+        return column
+    widths: list[int] = []
+    for row in column:
+        for i, part in enumerate(row[0].parts):
+            if i == len(widths):
+                widths.append(0)
+            widths[i] = max(widths[i], cell_len(part))
+    lined = []
+    for row in column:
+        first = row[0]
+        if first.parts:
+            text = " ".join(_pad(p, w) for p, w in zip(first.parts, widths)).rstrip()
+            first = Cell(text, first.style, first.param, first.parts)
+        lined.append([first, *row[1:]])
+    lead = max(cell_len(r[0].text) for r in lined)
+    return [[Cell(_pad(r[0].text, lead), r[0].style, r[0].param), *r[1:]] for r in lined]
+
+
+def _join(columns: list[Column], gap: int) -> list[list[Cell]]:
+    height = max(len(c) for c in columns)
+    widths = [max((_row_width(r) for r in c), default=0) for c in columns]
+    rows: list[list[Cell]] = []
+    for y in range(height):
+        row: list[Cell] = []
+        for n, (col, width) in enumerate(zip(columns, widths)):
+            cells = col[y] if y < len(col) else [Cell("")]
+            row += cells
+            if n < len(columns) - 1:  # no gap after the last column: a column more may fit
+                row.append(Cell(" " * (width - _row_width(cells) + gap)))
+        rows.append(row)
+    return rows
