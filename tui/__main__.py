@@ -1,3 +1,5 @@
+"""`python -m tui`: the backprop-tui command (how --serve starts the app for each tab)."""
+
 import sys
 
 from tui.cli import main
