@@ -30,6 +30,7 @@ from core.text.format import fmt, to_ascii
 from core.text.i18n import N_, _
 from tui import keys
 from tui.driver.ascii_filter import AsciiFilter
+from tui.driver.diff_output import DiffWriter
 from tui.driver.lifecycle import Ending
 from tui.panels.chain_panel import ChainRulePanel, LeftColumn
 from tui.panels.lesson_panel import LessonPanel
@@ -52,6 +53,7 @@ WHILE_BUSY = {
     "fast_forward",
     "stop",
     "quit",
+    "redraw",
     "help",
     "select",
     "sample",
@@ -133,6 +135,7 @@ class BackpropApp(App[int]):
         self._kept_path: Path | None = None
         self._timer: Timer | None = None
         self._footer_state: tuple[object, ...] = ()
+        self._quizzing = False  # a quiz walk (_quiz_walk) is under way
         for key, bindings in self._bindings.key_to_bindings.items():
             self._bindings.key_to_bindings[key] = [keys.translated(b) for b in bindings]
         self.set_reactive(BackpropApp.snapshot, self.session.snapshot)
@@ -381,37 +384,36 @@ class BackpropApp(App[int]):
         if not self.quiz:
             self._show(self.session.step() if whole_step else self.session.advance())
             return
-        while True:
-            question = due(self.session.snapshot) if self.quiz else None
-            if question is not None:
-                self._ask(question, lambda: self._after_question(whole_step))
-                return
-            snap = self.session.advance()
-            self._show(snap)
-            if not whole_step or snap.phase is Phase.UPDATE:
-                return
+        if self._quizzing:
+            return  # a walk is under way: its question is on screen, or about to be
+        # Set here, not in the worker: a second key before the worker has pushed its dialog
+        # would otherwise start a second walk.
+        self._quizzing = True
+        self._quiz_walk(whole_step)
 
-    def _after_question(self, whole_step: bool) -> None:
-        snap = self.session.advance()
-        self._show(snap)
-        if whole_step and snap.phase is not Phase.UPDATE:
-            self._advance(whole_step=True)
-
-    def _ask(self, question: object, then: Callable[[], None]) -> None:
-        snap = self.session.snapshot
-
-        def answered(result: Grade | None) -> None:
-            if result is None:
-                return  # skipped: stay in this phase
-            self.score = self.score.add(result)
-            then()
-
+    @work(group="quiz")
+    async def _quiz_walk(self, whole_step: bool) -> None:
+        """On to the next phase (whole_step: through the update), asking each question that is
+        due before its result shows; a skipped question (esc) stops the walk where it is."""
         from tui.dialogs.quiz import QuizScreen
 
-        self.push_screen(
-            QuizScreen(snap, self.selected, question, self.sample),  # type: ignore[arg-type]
-            answered,
-        )
+        try:
+            while True:
+                snap = self.session.snapshot
+                question = due(snap) if self.quiz else None
+                if question is not None:
+                    result: Grade | None = await self.push_screen_wait(
+                        QuizScreen(snap, self.selected, question, self.sample)
+                    )
+                    if result is None:
+                        return  # skipped: stay in this phase
+                    self.score = self.score.add(result)
+                snap = self.session.advance()
+                self._show(snap)
+                if not whole_step or snap.phase is Phase.UPDATE:
+                    return
+        finally:
+            self._quizzing = False
 
     def action_toggle_quiz(self) -> None:
         self.quiz = not self.quiz
@@ -624,6 +626,19 @@ class BackpropApp(App[int]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_redraw(self) -> None:
+        """ctrl+l: something else wrote to the terminal; forget what it is thought to show
+        (DiffDriver sends only changed cells) and draw every cell again."""
+        driver = self._driver
+        diff = getattr(driver, "diff", None)
+        if isinstance(diff, DiffWriter):
+            diff.reset()
+        if driver is not None and not self.is_headless:
+            # Textual's frames assume plain attributes at their start: a style left on by
+            # whatever wrote to the terminal would colour the first cell.
+            driver.write("\x1b[0m")
+        self.refresh(repaint=True, layout=True)
 
     def action_quit(self) -> None:  # type: ignore[override]
         if self.lifecycle is not None:

@@ -150,15 +150,25 @@ ACTIONS: tuple[Action, ...] = (
         title=N_("Help"), summary=N_("Every key and what the screen shows"), key_display="?",
     ),
     Action(
-        "q", "quit", N_("Quit"), "quit", CHANGING,
-        N_("quit (the session is kept: backprop-tui --resume)"),
+        "ctrl+l", "redraw", N_("Redraw"), "redraw", LOOKING,
+        N_("redraw the whole screen (if it looks garbled)"), show=False, priority=True,
     ),
-    Action("ctrl+c", "quit", N_("Quit"), "interrupt", show=False),
+    Action(
+        "q", "quit", N_("Quit"), "quit", CHANGING,
+        N_("quit, keeping the session (backprop-tui --resume); in a dialog q types q "
+           "or closes the help, and ctrl+c quits from anywhere"),
+        help_with=("interrupt",),
+    ),
+    # Priority: it quits from every screen, dialogs and their inputs included (Input takes
+    # ctrl+c for copy otherwise; q keeps its meaning there).
+    Action("ctrl+c", "quit", N_("Quit"), "interrupt", show=False, priority=True),
 )  # fmt: skip
 
 _BY_ID = {a.id: a for a in ACTIONS}
-# The main screen's actions: none may act behind a dialog (quit may: ctrl+q quits from anywhere).
-MAIN_ACTIONS = frozenset(a.action.partition("(")[0] for a in ACTIONS if a.bound) - {"quit"}
+# The main screen's actions: none may act behind a dialog (ctrl+q, ctrl+c and ctrl+l act on
+# every screen).
+ANYWHERE = frozenset({"quit", "redraw"})
+MAIN_ACTIONS = frozenset(a.action.partition("(")[0] for a in ACTIONS if a.bound) - ANYWHERE
 
 BINDINGS: list[BindingType] = [
     Binding(

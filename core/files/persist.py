@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def session_file() -> Path:
     return state_dir() / "session.json"
 
 
-def _pack(values: array[float]) -> str:
+def _pack(values: Sequence[float]) -> str:
     data = array("d", values)
     if sys.byteorder == "big":
         data.byteswap()

@@ -7,15 +7,18 @@ kept, and the others are recomputed from the nearest earlier one by replaying th
 for bit, since the engine is deterministic.
 
 Arrays are only ever appended to in place; truncating or editing builds new ones, so a view
-that reads a prefix never sees it change.
+that reads a prefix never sees it change, and it reads only its prefix (Prefix): a snapshot
+never sees what is appended after it, and taking one copies nothing.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
+from typing import overload
 
 CHECKPOINT = 256  # replaying up to this many steps recovers any step's parameters
 # ... unless a step is costly: then as many steps as cost about REPLAY_WORK parameter-samples
@@ -27,17 +30,56 @@ Params = tuple[float, ...]
 Replay = Callable[[Params, float], Params]  # one update at a learning rate: θ → θ − lr·∂J/∂θ
 
 
+class Prefix(Sequence[float]):
+    """The first `length` values of an array that is only ever appended to: a view's window on
+    it, which later appends cannot reach (indexing past it raises IndexError)."""
+
+    __slots__ = ("_length", "_values")
+
+    def __init__(self, values: array[float], length: int) -> None:
+        self._values = values
+        self._length = min(length, len(values))
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> array[float]: ...
+
+    def __getitem__(self, index: int | slice) -> float | array[float]:
+        if isinstance(index, slice):
+            steps = range(*index.indices(self._length))
+            if steps.step > 0:  # a negative step's stop may be −1, which a slice reads as the end
+                return self._values[steps.start : steps.stop : steps.step]
+            return array(self._values.typecode, (self._values[k] for k in steps))
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        return self._values[index]
+
+    def __iter__(self) -> Iterator[float]:
+        return islice(self._values, self._length)
+
+    def same_array(self, other: Prefix) -> bool:
+        """Whether the two windows are on the same array (views of one unbroken history)."""
+        return self._values is other._values
+
+
 class _Steps:
     """Reading the record; shared by the History and its immutable views."""
 
     n: int
     interval: int  # every interval-th step's parameters are kept
     count: int
-    checkpoints: array[float]
+    checkpoints: Sequence[float]
     edits: Mapping[int, Params]
     recent: tuple[Params, Params]  # the parameters of steps count − 2 and count − 1
-    losses: array[float]
-    rates: array[float]  # rates[k]: learning rate of the update from step k to k + 1
+    losses: Sequence[float]
+    rates: Sequence[float]  # rates[k]: learning rate of the update from step k to k + 1
     replay: Replay
 
     def params_at(self, step: int) -> Params:
@@ -105,6 +147,10 @@ def checkpoint_interval(n_params: int, samples: int) -> int:
 
 
 class History(_Steps):
+    checkpoints: array[float]
+    losses: array[float]
+    rates: array[float]
+
     def __init__(self, n_params: int, replay: Replay, interval: int) -> None:
         self.n = n_params
         self.interval = interval
@@ -158,15 +204,17 @@ class History(_Steps):
         self.recent = (self.recent[0], params)
 
     def view(self) -> HistoryView:
+        """The first `count` steps, for good: O(1), the arrays are shared, not copied."""
+        count = self.count
         return HistoryView(
             self.n,
             self.interval,
-            self.count,
-            self.checkpoints,
-            self.edits,
+            count,
+            Prefix(self.checkpoints, math.ceil(count / self.interval) * self.n),
+            self.edits,  # never changed in place, only replaced
             self.recent,
-            self.losses,
-            self.rates,
+            Prefix(self.losses, count),
+            Prefix(self.rates, max(count - 1, 0)),
             self.replay,
         )
 
@@ -200,16 +248,17 @@ class History(_Steps):
         return history
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class HistoryView(_Steps):
-    """A read-only window on the first `count` steps of a History."""
+    """A read-only window on the first `count` steps of a History; later steps, and what undo
+    and edits do to the History afterwards, never show through it."""
 
     n: int
     interval: int
     count: int
-    checkpoints: array[float]
+    checkpoints: Prefix
     edits: Mapping[int, Params]
     recent: tuple[Params, Params]
-    losses: array[float]
-    rates: array[float]
+    losses: Prefix
+    rates: Prefix
     replay: Replay

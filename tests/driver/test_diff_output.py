@@ -662,3 +662,41 @@ def test_the_real_app_draws_the_same_screens_with_far_fewer_bytes(tmp_path: Path
     finally:
         for r in runs.values():
             r.term.close()
+
+
+# Something else writes to the terminal behind the app's back (wall, a background job): text,
+# an erased line, a style left switched on.
+GARBAGE = b"\x1b[5;10H\x1b[1;31mBroadcast message from root\x1b[12;1H\x1b[2K\x1b[20;30Hxyz"
+
+
+def test_ctrl_l_redraws_every_cell_after_something_else_wrote_to_the_terminal(
+    tmp_path: Path,
+) -> None:
+    run = Run(["textbook-2-2-2"], {"XDG_STATE_HOME": str(tmp_path), FULL_REDRAW_ENV: ""}, True)
+
+    def press(key: str) -> None:
+        os.write(run.term.master, key.encode())
+        settle([run])
+
+    try:
+        drive([run], [" ", " "])
+        for key in ("", "?"):  # on the main screen, then with a dialog over it
+            if key:
+                press(key)
+            before = run.screen()
+            run.term.output += GARBAGE  # as the terminal received it
+            garbled = run.screen()
+            assert garbled.display != before.display and "Broadcast" in "".join(garbled.display)
+            press("\x0c")  # ctrl+l
+            after = run.screen()
+            assert after.display == before.display, "\n".join(after.display)
+            wrong = [
+                (y, x, a, b)
+                for y, (row_a, row_b) in enumerate(zip(cells(after), cells(before)))
+                for x, (a, b) in enumerate(zip(row_a, row_b))
+                if a != b
+            ]
+            assert not wrong, wrong[:5]
+        assert b"Traceback" not in run.term.output
+    finally:
+        run.term.close()

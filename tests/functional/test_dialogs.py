@@ -265,3 +265,65 @@ def test_open_a_typed_path_in_a_real_terminal_without_the_mouse(tmp_path: Path) 
     finally:
         term.close()
     assert b"Traceback" not in term.output
+
+
+@pytest.mark.parametrize(
+    ("keys", "dialog", "phase"),
+    [
+        (["question_mark"], HelpScreen, Phase.UPDATE),
+        (["equals_sign"], EditValueScreen, Phase.UPDATE),  # its Input would take ctrl+c (copy)
+        (["o"], OpenScenarioScreen, Phase.UPDATE),
+        (["t", "space", "space", "space"], QuizScreen, Phase.LOSS),  # the gradient is due
+    ],
+)
+async def test_ctrl_c_quits_from_every_dialog_and_keeps_the_session(
+    tmp_path: Path, keys: list[str], dialog: type, phase: Phase
+) -> None:
+    from core.files import persist
+
+    state = tmp_path / "session.json"
+    app = BackpropApp(state_file=state)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", *keys)  # a step first: the kept session is not a fresh one
+        await pilot.pause()
+        assert isinstance(app.screen, dialog)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.return_code == 0  # exit(0) was called, here, by ctrl+c
+        assert state.exists()
+    assert not app.is_running
+    session, ui = persist.load(state)
+    assert (session.snapshot.step, session.snapshot.phase) == (1, phase)
+    assert ui["quiz"] is (dialog is QuizScreen)
+
+
+async def test_q_keeps_its_meaning_inside_a_dialog() -> None:
+    app = BackpropApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("equals_sign")
+        await pilot.pause()
+        await pilot.press("q")  # typed into the value
+        assert isinstance(app.screen, EditValueScreen)
+        assert "q" in app.screen.query_one(Input).value
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        await pilot.press("q")  # closes the help, and only the help
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+        assert app.return_code is None and app.is_running
+
+
+async def test_ctrl_l_repaints_anywhere_and_changes_nothing() -> None:
+    app = BackpropApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "ctrl+l")
+        await pilot.pause()
+        assert app.snapshot.phase is Phase.FORWARD and app.screen is app.screen_stack[0]
+        await pilot.press("equals_sign")
+        await pilot.pause()
+        typed = app.screen.query_one(Input).value
+        await pilot.press("ctrl+l")  # priority: the Input does not take it, the dialog stays
+        await pilot.pause()
+        assert isinstance(app.screen, EditValueScreen)
+        assert app.screen.query_one(Input).value == typed
+        assert app.snapshot.phase is Phase.FORWARD and app.is_running

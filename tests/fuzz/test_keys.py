@@ -193,15 +193,17 @@ class Recorder:
 
     def rows(self, session: object) -> set[tuple[int, bytes]]:
         """(step, values) of every history entry any shown snapshot of `session` held."""
-        longest: dict[int, Any] = {}
+        longest: list[Any] = []  # one view per array: appended in place, replaced when cut
         for snap in self.shown.get(id(session), []):
             hist = snap.history
-            seen = longest.get(id(hist.losses))  # appended in place, replaced when cut
-            if seen is None or hist.count > seen.count:
-                longest[id(hist.losses)] = hist
+            i = next((i for i, h in enumerate(longest) if h.losses.same_array(hist.losses)), None)
+            if i is None:
+                longest.append(hist)
+            elif hist.count > longest[i].count:
+                longest[i] = hist
         return {
             (k, bits(params))
-            for hist in longest.values()
+            for hist in longest
             for k, params in enumerate(history_params(hist))
         }
 

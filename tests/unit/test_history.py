@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from core.files import persist
 from core.files.loader import parse
 from core.stepping.history import CHECKPOINT, REPLAY_WORK
@@ -88,3 +90,85 @@ def test_a_saved_big_network_comes_back_and_undoes_exactly() -> None:
     while restored.step_count > target:
         restored.undo()
     assert restored.snapshot.evaluation.params == before[target - 1]
+
+
+def story(lr: float, w: float, steps: int) -> list[tuple[float, float]]:
+    """(w, J) at steps 0 … steps by the story's recurrence: w ← w − lr·2(1.5w − 0.5)·1.5."""
+    out = []
+    for _ in range(steps + 1):
+        out.append((w, (1.5 * w - 0.5) ** 2))
+        w -= lr * 2 * (1.5 * w - 0.5) * 1.5
+    return out
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def test_an_old_snapshot_keeps_its_steps_through_undo_and_new_steps() -> None:
+    session = Session(parse(SINGLE.replace("0.01", "0.1"), "single.toml"))
+    for _ in range(5):
+        session.step()
+    old = session.snapshot.history
+    assert old.count == 6
+    mine = [(old.params_at(k), old.losses[k]) for k in range(6)]
+    for _ in range(3):
+        session.undo()
+    assert session.step_count == 2
+    session.set_learning_rate(0.25)
+    for _ in range(5):
+        session.step()  # steps 3–7 again, other values, where steps 3–5 were
+    new = session.snapshot.history
+    assert new.count == 8
+    # The new steps follow the new rate from the story's step 2 (w = 0.4745) ...
+    for k, (w, loss) in enumerate(story(0.25, 0.4745, 5), start=2):
+        assert close(new.params_at(k)[0], w) and close(new.losses[k], loss), k
+    # ... and the old snapshot still reads its own: lr 0.1 from 0.8, 0.59, 0.4745, 0.410975, …
+    expected = story(0.1, 0.8, 5)
+    assert [round(w, 10) for w, _ in expected] == [
+        0.8, 0.59, 0.4745, 0.410975, 0.37603625, 0.3568199375
+    ]  # fmt: skip
+    for k in range(6):
+        assert close(old.params_at(k)[0], expected[k][0]), k
+        assert close(old.losses[k], expected[k][1]), k
+    assert [(old.params_at(k), old.losses[k]) for k in range(6)] == mine  # bit for bit
+    assert list(old.iter_params()) == [p for p, _ in mine]
+    assert list(old.rates) == [0.1] * 5 and len(old.losses) == 6
+    assert old.curve(6) == tuple((k, loss) for k, (_, loss) in enumerate(mine))
+
+
+def test_a_snapshot_never_sees_steps_taken_after_it() -> None:
+    session = Session(parse(SINGLE.replace("0.01", "0.1"), "single.toml"))
+    session.run(5)
+    snap = session.snapshot
+    old = snap.history
+    # Past the next kept step (256), which the view must not see.
+    session.run(CHECKPOINT + 50, stop_when_done=False)
+    assert session.snapshot.history.count == CHECKPOINT + 56
+    assert (len(old.losses), len(old.rates), len(old.checkpoints)) == (6, 5, 1)
+    assert len(list(old.losses)) == 6 and old.losses[-1] == old.losses[5]
+    for past_the_end in (6, CHECKPOINT):
+        with pytest.raises(IndexError):
+            old.losses[past_the_end]
+    with pytest.raises(IndexError):
+        old.params_at(6)
+    ws = {round(w, 12) for w, _ in story(0.1, 0.8, 5)}
+    assert {round(w, 12) for w in old.trajectory(0)} <= ws  # no value from later steps
+    # Saved, it comes back as it was when taken.
+    restored, _ = persist.loads(persist.dumps(snap))
+    assert restored.step_count == 5
+    assert restored.snapshot.params == snap.params
+    assert close(restored.snapshot.params[0], 0.3568199375)
+
+
+def test_taking_a_snapshot_copies_nothing() -> None:
+    session = Session(parse(SINGLE, "single.toml"))
+    session.run(1000)
+    first = session.snapshot.history
+    session.step()
+    second = session.snapshot.history
+    # Both are windows on the same arrays: a snapshot costs O(1), not O(steps).
+    assert first.losses.same_array(second.losses)
+    assert first.rates.same_array(second.rates)
+    assert first.checkpoints.same_array(second.checkpoints)
+    assert (first.count, second.count) == (1001, 1002)
