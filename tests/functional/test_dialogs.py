@@ -104,6 +104,22 @@ async def test_open_a_typed_path_with_completion(tmp_path: Path, monkeypatch) ->
         assert app.snapshot.params == (2.0,)
 
 
+async def test_a_typed_name_filters_the_list_and_completes_a_builtin() -> None:
+    app = BackpropApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        await type_text(pilot, "tex")
+        await pilot.pause(0.2)  # the suggestion comes from a worker
+        listed = app.screen.query_one(OptionList)
+        ids = [listed.get_option_at_index(i).id for i in range(listed.option_count)]
+        assert ids == ["builtin:textbook-2-2-2"]
+        await pilot.press("right")  # takes the completion
+        assert app.screen.query_one("#open-path", Input).value == "textbook-2-2-2"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.snapshot.scenario.name == load_builtin("textbook-2-2-2").name
+
+
 async def test_a_file_of_this_folder_is_in_the_list(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "mine.toml").write_text(MINE)
     monkeypatch.chdir(tmp_path)

@@ -21,7 +21,8 @@ MAX_FILES = 50  # .toml files of the current folder listed in the open dialog
 
 
 class PathSuggester(Suggester):
-    """Completes a typed path to the first folder or .toml file it names (right arrow takes it)."""
+    """Completes a typed name to the first built-in it starts, else a typed path to the first
+    folder or .toml file it names (right arrow takes it)."""
 
     def __init__(self, folder: Path) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
@@ -30,6 +31,10 @@ class PathSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         if not value or value.isspace():
             return None
+        if not any(c in value for c in "/~" + os.sep):
+            builtin = next((name for name in BUILTINS if name.startswith(value)), None)
+            if builtin is not None:
+                return builtin
         typed = self.folder / Path(os.path.expanduser(value))
         folder, stem = (typed, "") if value.endswith(("/", os.sep)) else (typed.parent, typed.name)
         try:
@@ -77,16 +82,28 @@ class OpenScenarioScreen(Dialog[Scenario | None]):
                 id="open-path",
                 suggester=PathSuggester(self.folder),
             )
-            options = [
-                Option(self.t(f"{name}  {load_builtin(name).description}"), id="builtin:" + name)
-                for name in BUILTINS
-            ]
-            options += [
-                Option(self.t(f"{path.name}  " + _("(a file in this folder)")), id=f"file:{path}")
-                for path in toml_files(self.folder)
-            ]
-            yield OptionList(*options, id="open-list")
+            yield OptionList(*self._options(""), id="open-list")
             yield Static("", id="open-error")  # a Static wraps the message; a Label cut it
+
+    def _options(self, typed: str) -> list[Option]:
+        """The built-ins and this folder's .toml files whose names hold the typed text (all of
+        them when none does: a typo must not leave an empty list)."""
+        entries = [
+            (name, self.t(f"{name}  {load_builtin(name).description}"), "builtin:" + name)
+            for name in BUILTINS
+        ]
+        entries += [
+            (path.name, self.t(f"{path.name}  " + _("(a file in this folder)")), f"file:{path}")
+            for path in toml_files(self.folder)
+        ]
+        key = typed.strip().lower()
+        matching = [e for e in entries if key in e[0].lower()] or entries
+        return [Option(label, id=option_id) for _name, label, option_id in matching]
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options(self._options(event.value))
 
     def on_mount(self) -> None:
         path = self.query_one(Input)
