@@ -319,6 +319,8 @@ class BackpropApp(App[int]):
             return None
         if action == "toggle_lesson" and not snap.scenario.lessons:
             return None
+        if action == "gradient_check" and not snap.shows_gradients:
+            return None  # ∂J/∂θ is on screen in the backward and update phases only
         return True
 
     def _refresh_footer(self) -> None:
@@ -563,6 +565,16 @@ class BackpropApp(App[int]):
         from tui.dialogs.edit import EditValueScreen
 
         self.push_screen(EditValueScreen(name, self.session.snapshot.params[index]), done)
+
+    def action_gradient_check(self) -> None:
+        """The selected parameter's ∂J/∂θ beside the central difference of J, in a dialog."""
+        from core.teaching.gradcheck import check
+        from tui.dialogs.gradcheck import GradientCheckScreen
+
+        self.auto = False  # the dialog's numbers are this step's: keep it on screen behind
+        snap = self.snapshot or self.session.snapshot
+        before = snap.phase is Phase.UPDATE
+        self.push_screen(GradientCheckScreen(check(snap, self.selected), before_update=before))
 
     def action_open(self) -> None:
         def done(scenario: Scenario | None) -> None:

@@ -97,6 +97,12 @@ ACTIONS: tuple[Action, ...] = (
         N_("loss curve ↔ loss landscape along the parameter"),
         title=N_("Loss curve / landscape"), summary=N_("Switch the loss panel's view"), show=False,
     ),
+    Action(
+        "g", "gradient_check", N_("Check"), "gradient_check", LOOKING,
+        N_("gradient check: ∂J/∂θ beside the central difference (backward and update phases)"),
+        title=N_("Gradient check"), summary=N_("∂J/∂θ beside (J(θ + h) − J(θ − h))/2h"),
+        show=False,
+    ),
     Action("up,down", "", "", "scroll", LOOKING, N_("scroll the chain rule"), bound=False),
     Action(
         "n", "toggle_lesson", N_("Notes"), "toggle_lesson", LOOKING,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from core.model.network import apply_update, evaluate
 from core.stepping.session import Phase, Session, Snapshot, Status, StatusKind
+from core.teaching import gradcheck
 from core.teaching.explain import explain, plain, render
 from core.teaching.quiz import Score
 from core.text.format import width_of, wrap
@@ -27,6 +28,7 @@ class TraceRow:
     params: tuple[float, ...]
     grads: tuple[float, ...]
     learning_rate: float | None  # the rate of the update that led here (None at step 0)
+    deltas: tuple[float, ...] = ()  # ∂J/∂z of every neuron after the inputs (Evaluation.deltas)
 
 
 def rows(snap: Snapshot) -> list[TraceRow]:
@@ -37,7 +39,7 @@ def rows(snap: Snapshot) -> list[TraceRow]:
     for k, params in enumerate(hist.iter_params()):
         ev = evaluate(sc.architecture, sc.loss, params, sc.samples)
         lr = hist.rates[k - 1] if k else None
-        out.append(TraceRow(k, ev.loss, ev.params, ev.grads, lr))
+        out.append(TraceRow(k, ev.loss, ev.params, ev.grads, lr, ev.deltas))
     return out
 
 
@@ -47,6 +49,7 @@ def _finite(x: float) -> float | None:
 
 def to_json(snap: Snapshot) -> str:
     names = snap.scenario.param_names
+    neurons = snap.scenario.architecture.neuron_names
     doc = {
         "scenario": snap.scenario.name,
         "learning_rate": snap.learning_rate,
@@ -57,6 +60,7 @@ def to_json(snap: Snapshot) -> str:
                 "loss": _finite(r.loss),
                 "params": {n: _finite(v) for n, v in zip(names, r.params)},
                 "grads": {n: _finite(g) for n, g in zip(names, r.grads)},
+                "deltas": {n: _finite(d) for n, d in zip(neurons, r.deltas)},
             }
             for r in rows(snap)
         ],
@@ -382,9 +386,19 @@ def explain_steps(session: Session, index: int, steps: int, width: int | None = 
         snap = session.step()
         out.append(f"step {snap.step}: {snap.scenario.param_names[index]}")
         out.extend("  " + line for line in chain_lines(snap, index, inner))
+        out.extend("  " + line for line in _gradient_check_lines(snap, index, inner))
         out.append("")
     out += fold(status_line(session.status(), session.step_count), width)
     return "\n".join(out) + "\n"
+
+
+def _gradient_check_lines(snap: Snapshot, index: int, width: int | None) -> list[str]:
+    """The gradient check of the step's ∂J/∂θ, indented under its heading, folded to `width`."""
+    name = snap.scenario.param_names[index]
+    inner = None if width is None else max(width - 2, 20)
+    body = gradcheck.lines(gradcheck.check(snap, index))
+    heading = _("gradient check of {name} (central difference):").format(name=name)
+    return fold(heading, width) + ["  " + piece for line in body for piece in fold(line, inner)]
 
 
 # -- Markdown ----------------------------------------------------------------------------------
@@ -532,12 +546,46 @@ def to_markdown(
         lines += [*_prose(f"Edited by hand before step 1: {typed_in(0)}.", width), ""]
     for update in itertools.islice(replayed_updates(snap), steps):
         lines += [f"### Step {update.step}", ""]
+        lines += [*_delta_lines(update, width), ""]
         for p in trained:
             chain = chain_lines(update, p.index, width)
             lines += [f"#### {p.name}", "", "```text", *chain, "```", ""]
         if update.step in typed:
             lines += [*_prose(f"Then edited by hand: {typed_in(update.step)}.", width), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+DELTA_SAMPLE_COLUMNS = 8  # with more samples only ∂J/∂z: a column each would run to many blocks
+
+
+def _delta_lines(update: Snapshot, width: int | None) -> list[str]:
+    """A step's δ table: each neuron's ∂J/∂z (the JSON trace's "deltas") and, with a few
+    samples, each sample's ∂L/∂z, at the values the update started from."""
+    net = update.scenario.architecture
+    ev = update.evaluation
+    n = len(ev.samples)
+    each = 1 < n <= DELTA_SAMPLE_COLUMNS
+    header = [_("neuron"), *(_("sample {k}").format(k=k + 1) for k in range(n) if each), "∂J/∂z"]
+    body: list[list[str]] = []
+    neurons = ((layer, j) for layer in range(1, net.depth + 1) for j in range(net.sizes[layer]))
+    for (layer, j), mean in zip(neurons, ev.deltas, strict=True):
+        per_sample = [_num(t.delta[layer][j]) for t in ev.samples] if each else []
+        body.append([net.neuron_name(layer, j), *per_sample, _num(mean)])
+    if n == 1:
+        intro = _(
+            "Each neuron's δ = ∂J/∂z, at the values before this update: a weight's ∂J/∂w is "
+            "δ · the weight's input."
+        )
+    else:
+        intro = _(
+            "Each neuron's δ = ∂J/∂z, at the values before this update, is the mean of the "
+            "samples' ∂L/∂z: a weight's ∂J/∂w is the mean of ∂L/∂z · the weight's input."
+        )
+    if net.bias:
+        intro += " " + _("A bias's ∂J/∂b is its neuron's δ.")
+    groups = [[c] for c in range(1, len(header))]
+    table = _md_tables((header, body, groups), width, "l" + "r" * (len(header) - 1))
+    return ["#### δ = ∂J/∂z", "", *_prose(intro, width), "", *table]
 
 
 def _prose(text: str, width: int | None) -> list[str]:

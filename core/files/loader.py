@@ -23,7 +23,14 @@ from core.model.network import Architecture, Sample
 from core.model.scenario import Lesson, Scenario
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
-BUILTINS = ("single-weight", "weight-and-bias", "hidden-neuron", "textbook-2-2-2", "xor")
+BUILTINS = (
+    "single-weight",
+    "weight-and-bias",
+    "hidden-neuron",
+    "textbook-2-2-2",
+    "xor",
+    "deep-sigmoid",
+)
 DEFAULT = "single-weight"
 MAX_FILE_BYTES = 256 * 1024
 MAX_LAYERS = 8

@@ -4,11 +4,9 @@
 values, stopping after the step at which the run diverges) and writes the same CSV or JSON as
 `core.files.export.to_csv` / `to_json` of that run, byte for byte, without keeping a history: each
 chunk of steps comes out of the compiled kernel (`core.model.kernel.Trainer.trace`) as rows of
-floats that are formatted and written at once. The numbers are the kernel's, which are bit for
-bit those of `core.model.network.evaluate` (a network too big for the kernel goes through that).
-
-JSON names the run's final status before its steps, so a JSON trace is computed twice: once
-without writing to find where the run ends and how, then again to write it.
+floats that are formatted and written at once (JSON rows also carry each neuron's ∂J/∂z). The
+numbers are the kernel's, which are bit for bit those of `core.model.network.evaluate` (a network
+too big for the kernel goes through that).
 
 Ctrl+C (SIGINT, in the main thread) is held until the chunk being computed is written: the rows
 so far come out whole, a JSON document is closed so that it still parses (with
@@ -29,9 +27,10 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Protocol, TextIO
 
-from core.model.kernel import CHECK, UNSUPPORTED, Limits, RunResult, trainer_for
+from core.model.kernel import CHECK, UNSUPPORTED, Limits, RunResult, delta_columns, trainer_for
 from core.model.network import apply_update, evaluate
 from core.model.scenario import Scenario
 from core.stepping.history import checkpoint_interval
@@ -55,7 +54,8 @@ class Writable(Protocol):
     def write(self, text: str, /) -> int: ...
 
 
-Row = tuple[float, ...]  # (step, loss, *params, *grads), as the kernel hands it out
+# (step, loss, *params, *grads), as the kernel hands it out; with δs, see kernel.delta_columns.
+Row = tuple[float, ...]
 Progress = Callable[[int, int], None]  # (steps computed, steps to compute)
 
 
@@ -103,7 +103,7 @@ def _write(
     progress: Progress | None,
     interrupted: Callable[[], bool],
 ) -> TraceResult:
-    run = _Run(scenario, lr)
+    run = _Run(scenario, lr, writer.deltas)
     out.write(writer.header(run.lr))
     written = 1
     out.write(writer.rows([run.first]))
@@ -129,12 +129,15 @@ def _write(
 class _Run:
     """One headless run: its first row, then its steps in chunks, and its status after them."""
 
-    def __init__(self, scenario: Scenario, lr: float | None) -> None:
+    def __init__(self, scenario: Scenario, lr: float | None, deltas: bool = False) -> None:
         self.scenario = scenario
+        self.deltas = deltas  # rows hold each neuron's ∂J/∂z (where kernel.delta_columns says)
+        # Without biases the δs follow the gradients; with them, they are the bias gradients.
+        self.extra = deltas and not scenario.architecture.bias
         session = Session(scenario, lr)  # step 0 judged exactly as the headless session does
         self.lr = session.learning_rate
         ev = session.snapshot.evaluation
-        self.first: Row = (0, ev.loss, *ev.params, *ev.grads)
+        self.first: Row = (0, ev.loss, *ev.params, *ev.grads, *(ev.deltas if self.extra else ()))
         self.params, self.grads = ev.params, ev.grads
         self.status = session.status()
         self.taken = 0
@@ -159,7 +162,7 @@ class _Run:
             self.taken += result.taken
             self.params = result.params
             if rows:
-                self.grads = chunk[-1][2 + n :]
+                self.grads = chunk[-1][2 + n : 2 + 2 * n]
             else:
                 self.grads = evaluate(
                     self.scenario.architecture,
@@ -181,7 +184,15 @@ class _Run:
         if self.trainer is None or self.data is None:
             return None
         result = self.trainer.trace(
-            self.params, self.grads, self.lr, count, self.data, put, self.limits, self.taken + 1
+            self.params,
+            self.grads,
+            self.lr,
+            count,
+            self.data,
+            put,
+            self.limits,
+            self.taken + 1,
+            self.deltas,
         )
         return None if result.reason == UNSUPPORTED else result
 
@@ -197,7 +208,8 @@ class _Run:
             ev = evaluate(net, sc.loss, apply_update(params, grads, self.lr, trainable), sc.samples)
             params, grads = ev.params, ev.grads
             if put is not None:
-                put((self.taken + k, ev.loss, *params, *grads))
+                deltas = ev.deltas if self.extra else ()
+                put((self.taken + k, ev.loss, *params, *grads, *deltas))
             # The kernel's screen: it passes only where the session finds no divergence.
             finite = math.isfinite(ev.loss) and all(map(math.isfinite, grads))
             biggest = max(abs(p) for p in params)
@@ -240,6 +252,8 @@ def judge(scenario: Scenario, lr: float, before: Sequence[float], after: Sequenc
 
 
 class _Format:
+    deltas = False  # whether rows carry each neuron's ∂J/∂z
+
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.names = scenario.param_names
@@ -280,16 +294,30 @@ class _Json(_Format):
     """`core.files.export.to_json` (indented by 2, not-finite numbers as null) and a newline; the
     status comes after the steps, so the trace is written in one pass."""
 
+    deltas = True
+
     def __init__(self, scenario: Scenario) -> None:
         super().__init__(scenario)
         self.started = False
-        keys = [json.dumps(n, ensure_ascii=False).replace("%", "%%") for n in self.names]
-        values = ",\n".join(f"{' ' * 8}{k}: %s" for k in keys)
+
+        def members(names: Sequence[str]) -> str:
+            keys = [json.dumps(n, ensure_ascii=False).replace("%", "%%") for n in names]
+            return ",\n".join(f"{' ' * 8}{k}: %s" for k in keys)
+
+        values = members(self.names)
+        neurons = members(scenario.architecture.neuron_names)
+        # With biases the δs are the bias gradients (kernel.delta_columns): their reprs are
+        # picked out of the row's again, not computed twice. Without, they end the row.
+        self.pick_deltas: Callable[[list[str]], tuple[str, ...]] | None = None
+        if scenario.architecture.bias:
+            columns = delta_columns(scenario.architecture)
+            self.pick_deltas = itemgetter(*columns) if len(columns) > 1 else _one(columns[0])
         # One step's object, as json.dumps(indent=2) writes it two levels down.
         self.template = (
             '    {\n      "step": %s,\n      "loss": %s,\n'
             f'      "params": {{\n{values}\n      }},\n'
-            f'      "grads": {{\n{values}\n      }}\n    }}'
+            f'      "grads": {{\n{values}\n      }},\n'
+            f'      "deltas": {{\n{neurons}\n      }}\n    }}'
         )
 
     def header(self, lr: float) -> str:
@@ -304,12 +332,13 @@ class _Json(_Format):
 
     def rows(self, rows: list[Row]) -> str:
         template = self.template
+        pick = self.pick_deltas
         lines = []
         for line in _reprs(rows).split("), ("):
             values = line.split(", ")
             if "n" in line:  # inf, -inf or nan, which JSON writes as null
                 values = ["null" if "n" in v else v for v in values]
-            lines.append(template % tuple(values))
+            lines.append(template % (tuple(values) if pick is None else (*values, *pick(values))))
         joined = ",\n".join(lines)
         if self.started:
             return ",\n" + joined
@@ -319,6 +348,11 @@ class _Json(_Format):
     def footer(self, interrupted: bool, status: Status) -> str:
         more = ',\n  "interrupted": true' if interrupted else ""
         return f'\n  ],\n  "status": {json.dumps(status.kind.value)}{more}\n}}\n'
+
+
+def _one(index: int) -> Callable[[list[str]], tuple[str, ...]]:
+    """itemgetter of one index, giving a tuple as itemgetter of several does."""
+    return lambda values: (values[index],)
 
 
 # -- Ctrl+C and progress ----------------------------------------------------------------------

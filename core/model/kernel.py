@@ -16,8 +16,9 @@ Divergence is screened with a cheap test that passes only when `Session._check_d
 would find nothing; any step it does not pass is handed back to the session to be judged
 exactly.
 
-Besides the session's history, a run can hand out each step's loss, parameters and gradients
-(`Trainer.trace`, for a trace streamed as it is computed) or nothing at all.
+Besides the session's history, a run can hand out each step's loss, parameters and gradients,
+and with them each neuron's ∂J/∂z if asked (`Trainer.trace`, for a trace streamed as it is
+computed), or nothing at all.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ UNSUPPORTED = 3  # took no step: the values are not all finite floats
 # What the generated function hands out after each step.
 HISTORY = "history"  # put_rate(lr), put_params(params), put_loss(loss): the session's history
 ROWS = "rows"  # put_params((step, loss, *params, *grads)): one row of a streamed trace
+DELTA_ROWS = "delta_rows"  # ROWS, and each neuron's ∂J/∂z where `delta_columns` says
 NOTHING = "nothing"  # nothing: only the last step's values come back
 
 # Python 3.12 made builtin sum() of floats compensated; before it adds left to right.
@@ -126,10 +128,14 @@ class Trainer:
         put_row: Callable[[tuple[float, ...]], None] | None,
         limits: Limits | None,
         first: int = 1,
+        deltas: bool = False,
     ) -> RunResult:
         """Take up to `steps` steps as `run` does, recording nothing but handing `put_row` each
-        step's (step, loss, *params, *grads), numbering from `first` (None: hand out nothing)."""
-        sink = NOTHING if put_row is None else ROWS
+        step's (step, loss, *params, *grads), numbering from `first` (None: hand out nothing);
+        with `deltas`, each row holds ∂J/∂z of every neuron too, where `delta_columns` says."""
+        # With biases the plain rows hold the δs already (delta_columns): one function less.
+        with_deltas = deltas and not self.net.bias
+        sink = NOTHING if put_row is None else DELTA_ROWS if with_deltas else ROWS
         return self._call(
             sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first
         )
@@ -196,6 +202,22 @@ class Trainer:
         return fn
 
 
+def delta_columns(net: Architecture) -> tuple[int, ...]:
+    """Where each neuron's ∂J/∂z (`Evaluation.deltas`' order) sits in a row with δs.
+
+    A neuron's bias gradient is its ∂J/∂z bit for bit (both add up the samples' δ in order
+    and divide by their number), so with biases the row is a plain one; without, the δs follow
+    the gradients."""
+    count = len(net.params)
+    if net.bias:
+        return tuple(
+            2 + count + net.bias_index(layer, j)
+            for layer in range(1, net.depth + 1)
+            for j in range(net.sizes[layer])
+        )
+    return tuple(range(2 + 2 * count, 2 + 2 * count + sum(net.sizes[1:])))
+
+
 def trainer_for(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
     """The compiled trainer for this shape (shared between sessions), or None if too big."""
     if len(net.params) > MAX_PARAMS or n_samples < 1:
@@ -235,6 +257,8 @@ class _Writer:
         self.check = check
         self.stop = stop
         self.sink = sink
+        # The δs a row needs besides the gradients (see delta_columns).
+        self.deltas = sink == DELTA_ROWS and not net.bias
         self.namespace: dict[str, Any] = {
             "exp": math.exp,
             "log": math.log,
@@ -344,6 +368,10 @@ class _Writer:
                 else:
                     out.append(f"{ind}d{layer}_{j} = u{layer}_{j} * ({slope})")
                     deltas.append(f"d{layer}_{j}")
+            if self.deltas:  # ∂J/∂z: summed over the samples as a bias gradient would be
+                for j in range(sizes[layer]):
+                    total = deltas[j] if first else f"D{layer}_{j} + {deltas[j]}"
+                    out.append(f"{ind}D{layer}_{j} = {total}")
             for j in range(sizes[layer]):
                 for i in range(sizes[layer - 1]):
                     below = self._a(layer - 1, i, x)
@@ -416,18 +444,26 @@ class _Writer:
                 out.append("        _losses.append(Lr)")
             out[before:] = ["    " + line for line in out[before:]]
             total = "_total" if _SEQUENTIAL_SUM else "_sum(_losses)"
+        neurons = [
+            f"D{layer}_{j}" for layer in range(1, net.depth + 1) for j in range(net.sizes[layer])
+        ]
         if n > 1:
             out.append(f"        L = {total} / {n}")
             for i in range(count):
                 out.append(f"        g{i} = g{i} / {n}")
+            if self.deltas:
+                out.extend(f"        {d} = {d} / {n}" for d in neurons)
         else:
             out.append(f"        L = {total}")  # x / 1 is x
         if self.sink == HISTORY:
             out.append("        put_rate(lr)")
             out.append(f"        put_params({pack})")
             out.append("        put_loss(L)")
-        elif self.sink == ROWS:
-            row = "".join(f"{v}, " for v in ("L", *ps, *(f"g{i}" for i in range(count))))
+        elif self.sink in (ROWS, DELTA_ROWS):
+            values = ["L", *ps, *(f"g{i}" for i in range(count))]
+            if self.deltas:
+                values += neurons
+            row = "".join(f"{v}, " for v in values)
             out.append(f"        put_params((first + _step, {row}))")
         if self.check:
             # Every gradient and the loss are finite exactly when their sum is.

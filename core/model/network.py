@@ -104,6 +104,15 @@ class Architecture:
             return "h"
         return f"h{sum(hidden[: layer - 1]) + index + 1}"
 
+    @property
+    def neuron_names(self) -> tuple[str, ...]:
+        """Every neuron after the inputs, layer by layer: the order of `Evaluation.deltas`."""
+        return tuple(
+            self.neuron_name(layer, j)
+            for layer in range(1, self.depth + 1)
+            for j in range(self.sizes[layer])
+        )
+
     def target_name(self, index: int) -> str:
         return "y" if self.sizes[-1] == 1 else f"y{index + 1}"
 
@@ -134,6 +143,17 @@ class Evaluation:
     samples: tuple[SampleTrace, ...]
     loss: float  # J, the mean of the sample losses
     grads: tuple[float, ...]  # ∂J/∂θ, the mean of the sample gradients
+
+    @property
+    def deltas(self) -> tuple[float, ...]:
+        """∂J/∂z of every neuron after the inputs (`Architecture.neuron_names`' order): the mean
+        of the samples' δ, summed and divided as the gradients are (so the kernel's agree)."""
+        per_sample = [[d for layer in t.delta for d in layer] for t in self.samples]
+        total = per_sample[0]
+        for deltas in per_sample[1:]:
+            total = [s + d for s, d in zip(total, deltas)]
+        n = len(per_sample)
+        return tuple(s / n for s in total)
 
 
 def evaluate(

@@ -25,7 +25,7 @@ PANELS = {
 }
 BORDERED = ("network", "chain", "training", "loss", "lesson")
 # Dialogs: the bordered box each one draws.
-DIALOG_BOXES = ("#help-box", "#edit-box", "#open-box", "#quiz-box")
+DIALOG_BOXES = ("#help-box", "#edit-box", "#open-box", "#quiz-box", "#gradcheck-box")
 
 
 @dataclass(frozen=True)

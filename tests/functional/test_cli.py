@@ -110,7 +110,7 @@ def test_headless_json_follows_the_contract() -> None:
     steps = doc["steps"]
     assert len(steps) == 5 + 1
     for k, entry in enumerate(steps):
-        assert set(entry) == {"step", "loss", "params", "grads"}
+        assert list(entry) == ["step", "loss", "params", "grads", "deltas"]
         assert entry["step"] == k
         assert list(entry["params"]) == list(entry["grads"]) == ["w"]
         w = entry["params"]["w"]
@@ -118,6 +118,7 @@ def test_headless_json_follows_the_contract() -> None:
         # The loss and gradient at entry k's parameters, worked out independently.
         assert entry["grads"]["w"] == pytest.approx(story_grad(w), abs=1e-12)
         assert entry["loss"] == pytest.approx((X * w - Y) ** 2, abs=1e-12)
+        assert entry["deltas"] == {"ŷ": pytest.approx(2 * (X * w - Y), abs=1e-12)}  # ∂J/∂ŷ
     for before, after in itertools.pairwise(steps):
         expected = before["params"]["w"] - doc["learning_rate"] * before["grads"]["w"]
         assert after["params"]["w"] == pytest.approx(expected, abs=1e-12)

@@ -11,6 +11,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from core.model.network import Architecture
+from core.teaching.depth import multiplications
 from core.text.format import to_ascii, width_of
 from core.text.i18n import N_, _
 from tui import keys
@@ -26,6 +28,11 @@ READING = (
     ),
     N_("In the backward phase each parameter shows its gradient ∂."),
     N_(
+        "With hidden layers, the network's bottom border then gives each layer's rms ∂J/∂w "
+        "(layer 1: the weights from the inputs) and a bar on a log scale: two levels lower "
+        "is 10 times smaller."
+    ),
+    N_(
         "The network rounds the chain rule's numbers (6 digits) half up, "
         "to the digits its title states."
     ),
@@ -34,9 +41,18 @@ READING = (
 )
 
 
-def help_text(ascii_only: bool = False) -> RenderableType:
-    """Every key from the action table, then how to read the screen; wrapped lines keep
-    their indent (a grid's second column), so no fragment lands at column 0."""
+def count_line(net: Architecture) -> str:
+    """Why backprop is fast, for this network: its multiplications against every path's."""
+    count = multiplications(net)
+    return _(
+        "Multiplications for all this network's gradients, one sample: {backprop} by the "
+        "backward pass; {paths} writing out each path's chain separately."
+    ).format(backprop=f"{count.backprop:,}", paths=f"{count.paths:,}")
+
+
+def help_text(ascii_only: bool = False, net: Architecture | None = None) -> RenderableType:
+    """Every key from the action table, then how to read the screen (and, given the network,
+    its multiplication count); wrapped lines keep their indent, so none lands at column 0."""
     t = to_ascii if ascii_only else str
     sections = [*keys.help_lines(ascii_only), (_("Reading the screen"), [])]
     keys_width = max(width_of(k) for _s, lines in sections for k, _l in lines)
@@ -50,7 +66,8 @@ def help_text(ascii_only: bool = False) -> RenderableType:
             grid.add_row(t(key), t(line))
         if lines:
             parts.append(Padding(grid, (0, 0, 0, INDENT)))
-    parts.append(Padding(Text("\n".join(t(_(p)) for p in READING)), (0, 0, 0, INDENT)))
+    reading = [_(p) for p in READING] + ([count_line(net)] if net is not None else [])
+    parts.append(Padding(Text("\n".join(t(p) for p in reading)), (0, 0, 0, INDENT)))
     return Group(*parts)
 
 
@@ -60,4 +77,6 @@ class HelpScreen(Dialog[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = self.t(_("Help · esc closes"))
-            yield Static(help_text(getattr(self.app, "ascii_only", False)), id="help-body")
+            snap = getattr(self.app, "snapshot", None)
+            net = snap.scenario.architecture if snap is not None else None
+            yield Static(help_text(getattr(self.app, "ascii_only", False), net), id="help-body")

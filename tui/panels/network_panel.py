@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -12,8 +13,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from core.stepping.session import Snapshot
+from core.teaching.depth import bar_level, layer_sizes
 from core.teaching.explain import chain_path
-from core.text.format import MINUS, compact, to_ascii
+from core.text.format import MINUS, compact, to_ascii, width_of
 from core.text.i18n import _
 from tui.panels.titles import set_titles
 
@@ -24,6 +26,14 @@ TABLE_LEVEL = 1
 GRAPH_ROWS = 16  # taller drawings become a table
 GRAPH_LAYERS = 5
 TABLE_ROWS = 6  # rows of parameters the table shows at a time
+# A short terminal (80x24) keeps the loss plot's ten rows only if the network takes at most the
+# rows the 2-2-2's drawing does; the table then flows the neurons onto fewer rows.
+SHORT_TABLE_ROWS = 6
+SHORT_BELOW = 32  # terminal rows: the app's -tall breakpoint
+MIN_TABLE_ROWS = 3  # fewer rows of parameters than this: the neurons flow instead
+FLOW_ROWS = 4  # flowed neurons take at most this many rows
+BARS = "▁▂▃▄▅▆▇█"  # depth.bar_level 1..8
+ASCII_BARS = "_.:-=+%#"  # the same levels for terminals without block glyphs: more ink, larger
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ class NetworkPanel(Widget):
 
     def _retitle(self) -> None:
         if self.snapshot is not None:
-            set_titles(self, self._title(self.snapshot))
+            set_titles(self, self._title(self.snapshot), self._subtitle(self.snapshot))
 
     def render(self) -> Text:
         snap = self.snapshot
@@ -77,10 +87,15 @@ class NetworkPanel(Widget):
             return Text("")
         width = max(self.content_size.width, 10)
         # Textual renders more often than the state changes (layout, repaints): draw once.
-        key = (id(snap), self.selected, self.sample, self.ascii_only, width)
+        key = (id(snap), self.selected, self.sample, self.ascii_only, width, self._short())
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         text = self._draw(snap, width)
+        if self._cache is not None and len(self._cache[1].plain.split("\n")) != len(
+            text.plain.split("\n")
+        ):
+            # Taller or shorter (a resize past the short breakpoint): the panel's height follows.
+            self.refresh(layout=True)
         self._cache = (key, text)
         self._retitle()
         return text
@@ -98,8 +113,15 @@ class NetworkPanel(Widget):
                     self._level = level
                     return self._assemble(rows)
             budget = len(rows)  # as tall as the drawing: the panel keeps its height
+        if self._short():
+            budget = min(budget, SHORT_TABLE_ROWS)
         rows, self._level = self._table(snap, width, budget)
         return self._assemble(rows)
+
+    def _short(self) -> bool:
+        # The terminal's height, not the screen's -short class: that comes with the first
+        # resize event, after the first layout has already measured this panel.
+        return self.is_mounted and self.app.size.height < SHORT_BELOW
 
     def _t(self, text: str) -> str:
         return to_ascii(text) if self.ascii_only else text
@@ -113,6 +135,32 @@ class NetworkPanel(Widget):
         value_digits, grad_digits = LEVELS[self._level]
         title += " · " + _("rounded to {v} digits, ∂ to {g}").format(v=value_digits, g=grad_digits)
         return to_ascii(title) if self.ascii_only else title
+
+    def _subtitle(self, snap: Snapshot) -> str:
+        """Once gradients are computed, each layer's rms ∂J/∂w with a log-scale bar, so that
+        gradients shrinking towards the inputs are seen; the widest form that fits, else none."""
+        net = snap.scenario.architecture
+        if net.depth < 2 or not snap.shows_gradients:
+            return ""
+        sizes = layer_sizes(net, snap.evaluation)
+        finite = [s.weight_rms for s in sizes if math.isfinite(s.weight_rms)]
+        top = max(finite, default=math.inf)
+        bars, sep = (ASCII_BARS, ", ") if self.ascii_only else (BARS, " · ")
+        room = max(self.outer_size.width - 6, 8)  # corners, spaces, a rule each
+        for label, digits in (
+            (_("rms ∂J/∂w by layer:"), 2),
+            (_("rms ∂J/∂w by layer:"), 1),
+            (_("rms ∂J/∂w:"), 1),
+        ):
+            items = []
+            for s in sizes:
+                level = bar_level(s.weight_rms, top)
+                bar = bars[level - 1] if level else " "
+                items.append(f"{s.layer} {bar} {compact(s.weight_rms, digits)}")
+            text = self._t(label + " " + sep.join(items))
+            if width_of(text) <= room:
+                return text
+        return ""
 
     # -- building ---------------------------------------------------------------------------
 
@@ -209,7 +257,6 @@ class NetworkPanel(Widget):
         """For networks too big to draw: parameters in columns, in at most `budget` rows (the
         numbers shortened to fit them, else a window around the selection); and the level."""
         _neurons, path_params = self._styles(snap)
-        net = snap.scenario.architecture
         for level in range(len(LEVELS)):
             cells = [
                 self._param_cell(snap, i, i in path_params, level, True)
@@ -217,21 +264,18 @@ class NetworkPanel(Widget):
             ]
             per_row, widths = _columns(cells, width)
             table_rows = -(-len(cells) // per_row)
-            if net.depth + table_rows <= budget:
+            neurons = self._neuron_rows(snap, level, width, flow=False)
+            if len(neurons) + table_rows > budget and len(neurons) + 1 + MIN_TABLE_ROWS > budget:
+                neurons = self._neuron_rows(snap, level, width, flow=True)
+            if len(neurons) + table_rows <= budget:
                 break
-        rows = []
-        for layer in range(1, net.depth + 1):
-            names = [
-                self._neuron_cell(snap, layer, k, False, level).text
-                for k in range(net.sizes[layer])
-            ]
-            line = "  ".join(names)
-            if cell_len(line) > width:
-                line = line[: width - 1] + "…"
-            rows.append([Cell(line, "dim")])
-        room = max(1, budget - net.depth - 1)
+        # Never fewer than MIN_TABLE_ROWS rows of parameters: the panel grows (to its max-height).
+        budget = max(budget, min(len(neurons) + table_rows, len(neurons) + 1 + MIN_TABLE_ROWS))
+        lead = len(neurons)
+        rows = [[Cell(line, "dim")] for line in neurons]
+        room = max(1, budget - lead - 1)
         first = 0
-        if net.depth + table_rows > budget:
+        if lead + table_rows > budget:
             first = min(max(0, self.selected // per_row - room // 2), table_rows - room)
             shown = cells[first * per_row : (first + room) * per_row]
             param_names = snap.scenario.param_names
@@ -240,6 +284,8 @@ class NetworkPanel(Widget):
                 a=param_names[shown[0].param or 0],
                 b=param_names[shown[-1].param or 0],
             )
+            if self.ascii_only:  # an en dash would become a minus: w1-w30 reads as a subtraction
+                note = note.replace("–", "..")
             rows.append([Cell(self._t(note), "dim italic")])
         else:
             room = table_rows
@@ -249,6 +295,32 @@ class NetworkPanel(Widget):
                 row += [Cell(_pad(cell.text, cell_width), cell.style, cell.param), Cell("  ")]
             rows.append(row[:-1])
         return rows, level
+
+    def _neuron_rows(self, snap: Snapshot, level: int, width: int, flow: bool) -> list[str]:
+        """The neurons' values: a row per layer, or (`flow`) every layer on as few rows as the
+        width allows, layers set apart by │."""
+        net = snap.scenario.architecture
+        layers = [
+            [self._neuron_cell(snap, layer, k, False, level).text for k in range(net.sizes[layer])]
+            for layer in range(1, net.depth + 1)
+        ]
+        if flow:
+            lines, current = [], ""
+            for names in layers:
+                for k, name in enumerate(names):
+                    sep = "" if not current else (self._t(" │ ") if k == 0 else "  ")
+                    if current and cell_len(current + sep + name) > width:
+                        lines.append(current)
+                        current = name
+                    else:
+                        current += sep + name
+            lines.append(current)
+            if len(lines) > FLOW_ROWS:
+                lines = lines[:FLOW_ROWS]
+                lines[-1] = lines[-1][: width - 1] + "…"
+        else:
+            lines = ["  ".join(names) for names in layers]
+        return [line if cell_len(line) <= width else line[: width - 1] + "…" for line in lines]
 
     def _assemble(self, rows: list[list[Cell]]) -> Text:
         self._hits = []
