@@ -55,7 +55,7 @@ class Writable(Protocol):
 
 
 # (step, loss, *params, *grads), as the kernel hands it out; with δs, see kernel.delta_columns.
-Row = tuple[float, ...]
+Row = tuple[float, ...]  # a frozen parameter as its text (see _reprs)
 Progress = Callable[[int, int], None]  # (steps computed, steps to compute)
 
 
@@ -270,8 +270,9 @@ class _Format:
 
 def _reprs(rows: list[Row]) -> str:
     """ "k, J, a, b), (k, J, c, d": each number by repr, all in one call (repr is most of the
-    time a trace takes; a list's repr spares a Python call per number)."""
-    return repr(rows)[2:-2]
+    time a trace takes; a list's repr spares a Python call per number). A frozen parameter
+    comes from the kernel as its text already; its quotes go (no number's repr has one)."""
+    return repr(rows)[2:-2].replace("'", "")
 
 
 class _Csv(_Format):

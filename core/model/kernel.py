@@ -399,10 +399,15 @@ class _Writer:
             "def _train(params, grads, lr, steps, data, put_params, put_loss, put_rate, big, "
             "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
             "exp=exp, log=log, tanh=tanh, LEAK=LEAK, EPS=EPS, ONE_MINUS_EPS=ONE_MINUS_EPS, "
-            "_sum=_sum, _abs=abs, _max=max):"
+            "_sum=_sum, _abs=abs, _max=max, _repr=repr):"
         )
         out.append(f"    {''.join(p + ', ' for p in ps)}= params")
         out.append(f"    {''.join(f'g{i}, ' for i in range(count))}= grads")
+        frozen = [i for i, p in enumerate(net.params) if not p.trainable]
+        if self.sink in (ROWS, DELTA_ROWS):
+            # A frozen parameter never changes: its text is written once, not once a row (repr
+            # is most of what a trace costs); the writer drops the quotes a str's repr adds.
+            out.extend(f"    s{i} = _repr(p{i})" for i in frozen)
         unrolled = n <= UNROLL_SAMPLES
         names: list[tuple[list[str], list[str]]] = []
         for s in range(n if unrolled else 1):
@@ -460,7 +465,8 @@ class _Writer:
             out.append(f"        put_params({pack})")
             out.append("        put_loss(L)")
         elif self.sink in (ROWS, DELTA_ROWS):
-            values = ["L", *ps, *(f"g{i}" for i in range(count))]
+            shown = [f"s{i}" if i in frozen else p for i, p in enumerate(ps)]
+            values = ["L", *shown, *(f"g{i}" for i in range(count))]
             if self.deltas:
                 values += neurons
             row = "".join(f"{v}, " for v in values)

@@ -272,7 +272,7 @@ def test_no_code_execution_network_or_writes_outside_the_places_that_need_them()
 # -- the one place code is compiled ---------------------------------------------------------
 
 KERNEL_CALLS = re.compile(
-    r"^(exp|log|tanh|_sum|_abs|_max|range|len|put_params|put_loss|put_rate|"
+    r"^(exp|log|tanh|_sum|_abs|_max|_repr|range|len|put_params|put_loss|put_rate|"
     r"_f\d+|_fp\d+|_loss_fn|_loss_slope)$"
 )
 
