@@ -7,6 +7,7 @@ reuses each δ for every path through its neuron instead of multiplying each pat
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.model.network import Architecture, Evaluation
@@ -51,6 +52,12 @@ def bar_level(value: float, top: float) -> int:
         return BAR_LEVELS
     steps = round(LEVELS_PER_DECADE * math.log10(top / value))
     return max(1, BAR_LEVELS - steps)
+
+
+def bar_levels(values: Sequence[float]) -> list[int]:
+    """Each value's bar_level against the largest finite one (the full bar)."""
+    top = max((v for v in values if math.isfinite(v)), default=math.inf)
+    return [bar_level(v, top) for v in values]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -13,7 +12,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from core.stepping.session import Snapshot
-from core.teaching.depth import bar_level, layer_sizes
+from core.teaching.depth import bar_levels, layer_sizes
 from core.teaching.explain import chain_path
 from core.text.format import MINUS, compact, to_ascii, width_of
 from core.text.i18n import _
@@ -32,7 +31,7 @@ SHORT_TABLE_ROWS = 6
 SHORT_BELOW = 32  # terminal rows: the app's -tall breakpoint
 MIN_TABLE_ROWS = 3  # fewer rows of parameters than this: the neurons flow instead
 FLOW_ROWS = 4  # flowed neurons take at most this many rows
-BARS = "▁▂▃▄▅▆▇█"  # depth.bar_level 1..8
+BARS = "▁▂▃▄▅▆▇█"  # depth.bar_levels 1..8
 ASCII_BARS = "_.:-=+%#"  # the same levels for terminals without block glyphs: more ink, larger
 
 
@@ -143,8 +142,7 @@ class NetworkPanel(Widget):
         if net.depth < 2 or not snap.shows_gradients:
             return ""
         sizes = layer_sizes(net, snap.evaluation)
-        finite = [s.weight_rms for s in sizes if math.isfinite(s.weight_rms)]
-        top = max(finite, default=math.inf)
+        levels = bar_levels([s.weight_rms for s in sizes])
         bars, sep = (ASCII_BARS, ", ") if self.ascii_only else (BARS, " · ")
         room = max(self.outer_size.width - 6, 8)  # corners, spaces, a rule each
         for label, digits in (
@@ -153,8 +151,7 @@ class NetworkPanel(Widget):
             (_("rms ∂J/∂w:"), 1),
         ):
             items = []
-            for s in sizes:
-                level = bar_level(s.weight_rms, top)
+            for s, level in zip(sizes, levels):
                 bar = bars[level - 1] if level else " "
                 items.append(f"{s.layer} {bar} {compact(s.weight_rms, digits)}")
             text = self._t(label + " " + sep.join(items))
