@@ -17,6 +17,7 @@ writes no steps), and the result says `interrupted` (the command line then exits
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import math
@@ -48,6 +49,7 @@ from core.text.i18n import _
 FORMATS = ("csv", "json")
 CHUNK = 2048  # steps computed between two writes (and between two looks for Ctrl+C)
 
+
 class Writable(Protocol):
     """Where a trace goes: a text stream, or anything with its write."""
 
@@ -55,7 +57,7 @@ class Writable(Protocol):
 
 
 # (step, loss, *params, *grads), as the kernel hands it out; with δs, see kernel.delta_columns.
-Row = tuple[float, ...]  # a frozen parameter as its text (see _reprs)
+Row = tuple[float, ...]  # a frozen parameter as its text (the kernel writes it once)
 Progress = Callable[[int, int], None]  # (steps computed, steps to compute)
 
 
@@ -86,7 +88,7 @@ def write_trace(
     if steps < 0:
         raise ValueError(f"--steps must not be negative, got {steps}")
     writer: _Format = _Csv(scenario) if fmt == "csv" else _Json(scenario)
-    with _held_interrupt() as interrupted:
+    with _held_interrupt() as interrupted, _without_cycle_collection():
         result = _write(scenario, lr, steps, writer, out, every, progress, interrupted)
     if progress is not None:
         progress(1, 1)
@@ -268,11 +270,9 @@ class _Format:
         return ""
 
 
-def _reprs(rows: list[Row]) -> str:
-    """ "k, J, a, b), (k, J, c, d": each number by repr, all in one call (repr is most of the
-    time a trace takes; a list's repr spares a Python call per number). A frozen parameter
-    comes from the kernel as its text already; its quotes go (no number's repr has one)."""
-    return repr(rows)[2:-2].replace("'", "")
+def _not_finite(text: str) -> bool:
+    """Whether a row's text holds inf or nan (no key, name or other number's text has them)."""
+    return "inf" in text or "nan" in text
 
 
 class _Csv(_Format):
@@ -286,9 +286,16 @@ class _Csv(_Format):
         )
         return buf.getvalue()
 
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__(scenario)
+        # One row's text: each number by str, which is repr for a float (a frozen parameter
+        # comes from the kernel as that text already). repr never writes a comma, quote or
+        # newline, so no field needs csv's quoting. One % a row is most of a trace's time.
+        self.template = ",".join(["%s"] * (2 + 2 * len(self.names))) + "\n"
+
     def rows(self, rows: list[Row]) -> str:
-        # repr never writes a comma, quote or newline, so no field needs csv's quoting.
-        return _reprs(rows).replace("), (", "\n").replace(", ", ",") + "\n"
+        template = self.template
+        return "".join([template % row for row in rows])
 
 
 class _Json(_Format):
@@ -309,7 +316,7 @@ class _Json(_Format):
         neurons = members(scenario.architecture.neuron_names)
         # With biases the δs are the bias gradients (kernel.delta_columns): their reprs are
         # picked out of the row's again, not computed twice. Without, they end the row.
-        self.pick_deltas: Callable[[list[str]], tuple[str, ...]] | None = None
+        self.pick_deltas: Callable[[Row], Row] | None = None
         if scenario.architecture.bias:
             columns = delta_columns(scenario.architecture)
             self.pick_deltas = itemgetter(*columns) if len(columns) > 1 else _one(columns[0])
@@ -334,13 +341,13 @@ class _Json(_Format):
     def rows(self, rows: list[Row]) -> str:
         template = self.template
         pick = self.pick_deltas
-        lines = []
-        for line in _reprs(rows).split("), ("):
-            values = line.split(", ")
-            if "n" in line:  # inf, -inf or nan, which JSON writes as null
-                values = ["null" if "n" in v else v for v in values]
-            lines.append(template % (tuple(values) if pick is None else (*values, *pick(values))))
+        if pick is None:
+            lines = [template % row for row in rows]
+        else:
+            lines = [template % (row + pick(row)) for row in rows]
         joined = ",\n".join(lines)
+        if _not_finite(joined):  # JSON has no inf or nan: such a number is written null
+            joined = ",\n".join(template % _nulls(row, pick) for row in rows)
         if self.started:
             return ",\n" + joined
         self.started = True
@@ -351,9 +358,28 @@ class _Json(_Format):
         return f'\n  ],\n  "status": {json.dumps(status.kind.value)}{more}\n}}\n'
 
 
-def _one(index: int) -> Callable[[list[str]], tuple[str, ...]]:
+def _one(index: int) -> Callable[[Row], Row]:
     """itemgetter of one index, giving a tuple as itemgetter of several does."""
     return lambda values: (values[index],)
+
+
+def _nulls(row: Row, pick: Callable[[Row], Row] | None) -> tuple[object, ...]:
+    """A row's values for the JSON template with inf and nan as null."""
+    values = row if pick is None else row + pick(row)
+    return tuple("null" if isinstance(v, float) and not math.isfinite(v) else v for v in values)
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """A chunk's rows are tuples of numbers and text, which make no reference cycles; with the
+    cyclic collector on, keeping thousands of them alive has it rescan them again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # -- Ctrl+C and progress ----------------------------------------------------------------------

@@ -162,7 +162,6 @@ class Trainer:
         fn = self._functions.get(key)
         if fn is None:
             fn = self._compile(*key)
-        big = max(abs(p) for p in params) if params else 0.0
         frozen = [abs(p) for p, f in zip(params, self._frozen) if f]
         frozen_big = max(frozen) if frozen else 0.0
         lim = limits or Limits(0.0, 0.0, 0.0)
@@ -176,7 +175,6 @@ class Trainer:
             put_params,
             put_loss,
             put_rate,
-            big,
             frozen_big,
             lim.loss_limit,
             lim.param_limit,
@@ -396,7 +394,7 @@ class _Writer:
         trained = [i for i, p in enumerate(net.params) if p.trainable]
         pack = "(" + "".join(f"{p}, " for p in ps) + ")"
         out.append(
-            "def _train(params, grads, lr, steps, data, put_params, put_loss, put_rate, big, "
+            "def _train(params, grads, lr, steps, data, put_params, put_loss, put_rate, "
             "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
             "exp=exp, log=log, tanh=tanh, LEAK=LEAK, EPS=EPS, ONE_MINUS_EPS=ONE_MINUS_EPS, "
             "_sum=_sum, _abs=abs, _max=max, _repr=repr):"
@@ -420,6 +418,11 @@ class _Writer:
             out.append(f"    {''.join(v + ', ' for v in flat)}= data[:{width}]")
             out.append(
                 f"    rest = [data[k:k + {width}] for k in range({width}, len(data), {width})]"
+            )
+        if self.check:
+            # Negative when a frozen parameter is past the limit: then no step passes quickly.
+            out.append(
+                "    near = step_blowup * (1.0 + frozen_big) if frozen_big <= param_limit else -1.0"
             )
         out.append("    for _step in range(steps):")
         for i in trained:
@@ -480,14 +483,21 @@ class _Writer:
             olds = "(" + "".join(f"o{i}, " if i in kept else f"p{i}, " for i in range(count)) + ")"
             out.append("        if not (_s - _s == 0.0 and L <= loss_limit):")
             out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
+            # The session's bounds: every |θ| within param_limit, every move within
+            # step_blowup·(1 + the largest |θ| before the step). A frozen |θ| is never more than
+            # that largest one, so moves within `near` = step_blowup·(1 + frozen_big) pass
+            # without taking a maximum; only a step that does not pays for the exact test.
+            inside = [f"-param_limit <= p{i} <= param_limit" for i in trained]
+            moved = [f"-near <= p{i} - o{i} <= near" for i in trained]
+            out.append(f"        if not ({' and '.join(['near >= 0.0', *inside, *moved])}):")
             biggest = _max_of([f"_abs(p{i})" for i in trained] + ["frozen_big"])
+            largest_before = _max_of([f"_abs(o{i})" for i in trained] + ["frozen_big"])
             jump = _max_of([f"_abs(p{i} - o{i})" for i in trained]) if trained else "0.0"
-            out.append(f"        _b = {biggest}")
             out.append(
-                f"        if not (_b <= param_limit and {jump} <= step_blowup * (1.0 + big)):"
+                f"            if not ({biggest} <= param_limit"
+                f" and {jump} <= step_blowup * (1.0 + {largest_before})):"
             )
-            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
-            out.append("        big = _b")
+            out.append(f"                return _step + 1, {pack}, {CHECK}, {olds}")
         if self.stop:
             flat_enough = " and ".join(f"-grad_tol <= g{i} <= grad_tol" for i in trained)
             test = f"L <= loss_tol or ({flat_enough})" if trained else "L <= loss_tol"

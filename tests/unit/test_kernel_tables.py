@@ -154,3 +154,37 @@ def test_the_trace_modes_source_is_names_and_numbers_only() -> None:
                     if isinstance(node, ast.Call):
                         assert isinstance(node.func, ast.Name)
                         assert KERNEL_CALLS.match(node.func.id)
+
+
+def _screened(w: float, lr: float, frozen: float | None = None) -> int:
+    """Steps the compiled screen lets through of 3 on ŷ = x·w (+ a frozen bias), x = 1, y = 0."""
+    from core.model.activations import ACTIVATIONS as acts
+    from core.model.kernel import CHECK, Limits
+
+    net = Architecture((1, 1), (acts["identity"],), bias=frozen is not None, train_biases=False)
+    loss = LOSSES["squared_error"]
+    samples = (Sample((1.0,), (0.0,)),)
+    params = (w,) if frozen is None else (w, frozen)
+    trainer = trainer_for(net, loss, 1)
+    assert trainer is not None
+    data = trainer.pack(samples)
+    assert data is not None
+    ev = evaluate(net, loss, params, samples)
+    result = trainer.trace(ev.params, ev.grads, lr, 3, data, None, Limits(1e300, 1e6, 1e3))
+    return result.taken if result.reason != CHECK else result.taken - 1
+
+
+def test_the_screen_lets_a_big_move_of_a_big_weight_through() -> None:
+    # w = 5e4: ∂J/∂w = 2w = 1e5, lr 0.02 moves w by 2,000: more than 1,000 × (1 + 0) but far
+    # within the session's 1,000 × (1 + 5e4); w shrinks by 0.96 a step, so all 3 steps pass.
+    assert _screened(5e4, 0.02) == 3
+
+
+def test_the_screen_stops_a_move_past_the_sessions_bound() -> None:
+    # w = 1: ∂J/∂w = 2, lr 2,000 moves w by 4,000 > 1,000 × (1 + 1): the first step is handed back.
+    assert _screened(1.0, 2000.0) == 0
+
+
+def test_the_screen_stops_at_a_frozen_parameter_past_the_limit() -> None:
+    assert _screened(0.5, 0.1, frozen=2e6) == 0
+    assert _screened(0.5, 0.1, frozen=3.0) == 3
