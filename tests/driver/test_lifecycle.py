@@ -83,13 +83,16 @@ class Outcome:
 
     @property
     def importing(self) -> bool:
-        """Ctrl+c while Python itself starts (site's .pth files) or imports tui.cli: it ends
-        with its KeyboardInterrupt traceback, by the signal (−2) or, inside site, status 1."""
+        """Ctrl+c while Python itself starts (site's .pth files), before tui.start's first
+        lines: it ends with its KeyboardInterrupt traceback, by the signal (−2) or, inside
+        site, status 1. Once tui.start runs, loading the app's modules ends quietly."""
         return (
             self.case.how == "SIGINT"
             and not self.drawn
             and self.code in (-signal.SIGINT, 1)
             and self.output.rstrip().endswith(b"KeyboardInterrupt")
+            and b"cli.py" not in self.output
+            and b"textual" not in self.output
         )
 
 
@@ -137,7 +140,11 @@ def report(outcomes: list[Outcome]) -> str:
 FIRST_FRAME = [Case("hangup")] * 20
 NO_CONTROLLING_TTY = [Case("hangup", controlling=False)] * 2
 MOMENTS = (0.0, 0.3, 1.0, "frame")
-START_UP = [Case(how, moment) for how in ("hangup", "SIGTERM", "SIGINT") for moment in MOMENTS]
+IMPORTING = (0.03, 0.06, 0.09, 0.12, 0.15)  # Ctrl+C while tui.cli and its modules load
+START_UP = [
+    *(Case(how, moment) for how in ("hangup", "SIGTERM", "SIGINT") for moment in MOMENTS),
+    *(Case("SIGINT", moment) for moment in IMPORTING),
+]
 QUITTING = [Case(key, keys="\r") for key in ("q", "ctrl+c")]
 MID_STEP = [Case("hangup", keys="\r\r ")]
 STATES = {
