@@ -343,3 +343,21 @@ async def test_ctrl_l_repaints_anywhere_and_changes_nothing() -> None:
         assert isinstance(app.screen, EditValueScreen)
         assert app.screen.query_one(Input).value == typed
         assert app.snapshot.phase is Phase.FORWARD and app.is_running
+
+
+async def test_the_open_list_shows_a_builtin_a_line_and_the_highlighted_ones_description() -> None:
+    from core.files.loader import BUILTINS
+
+    names = list(BUILTINS)
+    app = BackpropApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o", "down", "down")
+        await pilot.pause()
+        rows = screen_rows(app)
+        box = app.screen.query_one("#open-list").region
+        inside = [row[box.x : box.right].strip(" ▊▎") for row in rows[box.y + 1 : box.bottom - 1]]
+        k = min(len(names), len(inside))
+        assert k >= 6  # at 80x24 the list has room for six built-ins at least
+        assert inside[:k] == names[:k]  # one line each, in order, nothing wrapped
+        about = app.screen.query_one("#open-about").region
+        assert rows[about.y][about.x : about.right].strip() == load_builtin(names[1]).description

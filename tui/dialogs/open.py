@@ -72,6 +72,7 @@ class OpenScenarioScreen(Dialog[Scenario | None]):
     def __init__(self, folder: Path | None = None) -> None:
         super().__init__()
         self.folder = folder if folder is not None else Path.cwd()
+        self.about = dict(self._entries())  # option id → its description
 
     def compose(self) -> ComposeResult:
         with Vertical(id="open-box") as box:
@@ -83,22 +84,29 @@ class OpenScenarioScreen(Dialog[Scenario | None]):
                 suggester=PathSuggester(self.folder),
             )
             yield OptionList(*self._options(""), id="open-list")
+            yield Static("", id="open-about")  # the highlighted scenario's description
             yield Static("", id="open-error")  # a Static wraps the message; a Label cut it
 
-    def _options(self, typed: str) -> list[Option]:
-        """The built-ins and this folder's .toml files whose names hold the typed text (all of
-        them when none does: a typo must not leave an empty list)."""
-        entries = [
-            (name, self.t(f"{name}  {load_builtin(name).description}"), "builtin:" + name)
-            for name in BUILTINS
-        ]
+    def _entries(self) -> list[tuple[str, str]]:
+        """(option id, what the line below the list says of it): the built-ins, then the .toml
+        files of this folder."""
+        entries = [("builtin:" + name, load_builtin(name).description) for name in BUILTINS]
         entries += [
-            (path.name, self.t(f"{path.name}  " + _("(a file in this folder)")), f"file:{path}")
-            for path in toml_files(self.folder)
+            ("file:" + str(path), _("(a file in this folder)")) for path in toml_files(self.folder)
         ]
+        return entries
+
+    def _options(self, typed: str) -> list[Option]:
+        """One line a scenario, its name; those whose names hold the typed text (all of them
+        when none does: a typo must not leave an empty list)."""
+        named = [(Path(option_id.partition(":")[2]).name, option_id) for option_id in self.about]
         key = typed.strip().lower()
-        matching = [e for e in entries if key in e[0].lower()] or entries
-        return [Option(label, id=option_id) for _name, label, option_id in matching]
+        matching = [e for e in named if key in e[0].lower()] or named
+        return [Option(self.t(name), id=option_id) for name, option_id in matching]
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        about = self.about.get(event.option.id or "", "")
+        self.query_one("#open-about", Static).update(self.t(about))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         options = self.query_one(OptionList)
