@@ -8,13 +8,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from core.files.loader import load_builtin
+from core.files.loader import BUILTINS, load_builtin
 from core.model.network import Sample
 from core.model.scenario import Scenario
 from core.stepping.session import Phase, Session, Snapshot
 from core.stepping.substeps import plan
 from core.teaching.explain import explain, explain_substep, plain, render, render_substep
-from core.teaching.quiz import Question, due, due_substep, grade
+from core.teaching.quiz import Question, due, due_substep, expected, grade, mistakes
 
 H = 1e-5
 RTOL = 1e-6
@@ -344,3 +344,20 @@ def test_quiz_grades_a_forward_value() -> None:
     assert grade(snap, 0, Question.VALUE, 0.3775).mistake.key == "missing_activation"  # type: ignore[union-attr]
     assert grade(snap, 0, Question.VALUE, _sigmoid(0.0275)).mistake.key == "missing_bias"  # type: ignore[union-attr]
     assert grade(snap, 0, Question.VALUE, H1).param == "h1"
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_no_sub_step_mistake_gives_the_right_answer_or_repeats_another(name: str) -> None:
+    session = fine_session(name)
+    for _k in range(len(session.snapshot.plan.steps)):  # type: ignore[union-attr]
+        snap = session.advance()
+        question = due_substep(snap, 0)
+        if question not in (Question.VALUE, Question.DELTA):
+            continue
+        for sample in range(min(2, len(session.scenario.samples))):
+            found = mistakes(snap, 0, question, sample)
+            right = expected(snap, 0, question, sample)
+            for m in found:
+                assert not grade(snap, 0, question, m.value, sample).correct, m
+            values = [m.value for m in found]
+            assert len(values) == len(set(values)) and right not in values

@@ -310,7 +310,9 @@ class NetworkPanel(Widget):
         room = max(1, budget - lead - 1)
         first = 0
         if lead + table_rows > budget:
-            first = min(max(0, self.selected // per_row - room // 2), table_rows - room)
+            # Fine stepping's gradient is where the eye goes; else the selected parameter.
+            focus = self.selected if flow is None or flow.param is None else flow.param
+            first = min(max(0, focus // per_row - room // 2), table_rows - room)
             shown = cells[first * per_row : (first + room) * per_row]
             param_names = snap.scenario.param_names
             note = _("{n} parameters; showing {a}–{b} (tab moves)").format(
