@@ -173,3 +173,18 @@ async def test_quiz_on_a_delta_names_the_dropped_slope_and_esc_stays() -> None:
         assert not isinstance(app.screen, QuizScreen)
         assert training_line(app) == "backward · δ of h1 · 3 of 12"
         assert app.session.snapshot.substep == 8
+
+
+async def test_fine_steps_are_kept_with_the_session(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from core.files import persist
+
+    state = tmp_path / "session.json"
+    app = BackpropApp(load_builtin("xor"), fine=True, state_file=state)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space", "space")
+        await pilot.press("q")
+    session, ui = persist.load(state)
+    assert ui["fine"] is True and not session.fine  # the mode is the app's to restore
+    again = BackpropApp(session=session, ui=ui)
+    assert again.session.fine and again.snapshot is not None and again.snapshot.fine
+    assert again.snapshot.phase is Phase.FORWARD  # the phase (its sub-steps count as done)
