@@ -326,7 +326,7 @@ class BackpropApp(App[int]):
             return None
         if action == "toggle_lesson" and not snap.scenario.lessons:
             return None
-        if action == "gradient_check" and not snap.shows_gradients:
+        if action == "gradient_check" and not snap.shows_gradient(self.selected):
             return None  # ∂J/∂θ is on screen in the backward and update phases only
         return True
 

@@ -626,10 +626,8 @@ class Session:
         trained = [abs(g) for g, t in zip(ev.grads, self._trainable) if t]
         if trained and max(trained) <= s.gradient_tolerance:
             text = (
-                _(
-                    "the updated values are a flat spot: every gradient within ±{tol} "
-                    "(largest ±{grad}), J = {loss}"
-                )
+                _("the updated values are a flat spot: every gradient within ±{tol} "
+                  "(largest ±{grad}), J = {loss}")
                 if updated
                 else _("a flat spot: every gradient within ±{tol} (largest ±{grad}), J = {loss}")
             )

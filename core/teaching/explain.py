@@ -594,9 +594,10 @@ def explain_substep(snap: Snapshot, sample: int = 0, digits: int = 6) -> StepExp
         info = net.params[net.weight_index(step.layer, step.index, 0)]
         eqs = _forward(snap, info, trace, num, digits, seen=True)
         if step.layer == 1:
-            note = _("It sums the inputs marked •, weighted, plus its bias.")
+            note = _("It sums the inputs marked •, weighted")
         else:
-            note = _("It sums the values marked •, computed above, weighted, plus its bias.")
+            note = _("It sums the values marked •, computed above, weighted")
+        note += _(", plus its bias.") if net.bias else _(".")
         return StepExplanation(eqs, (note,))
     if step.kind == "loss":
         return _loss_substep(snap, step.index, sample, num, digits)

@@ -46,11 +46,12 @@ class QuizScreen(Dialog[Grade | None]):
                 what = _("Predict δ = ∂J/∂z before the backward pass shows it:")
             else:
                 what = _("Predict the new value before the update shows it:")
+            prompt = self.question.prompt(name)
             n = len(self.snap.scenario.samples)
             if n > 1 and self.question in (Question.VALUE, Question.DELTA):
-                what += " " + _("(sample {k} of {n})").format(k=self.sample + 1, n=n)
+                prompt += "   " + _("(sample {k} of {n})").format(k=self.sample + 1, n=n)
             yield Label(self.t(what))
-            yield Label(self.t(self.question.prompt(name)), id="quiz-prompt")
+            yield Label(self.t(prompt), id="quiz-prompt")
             yield Input(id="quiz-input")
             yield Static("", id="quiz-feedback")
 

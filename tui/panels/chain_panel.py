@@ -92,10 +92,15 @@ class ChainRulePanel(VerticalScroll):
     def _lines_for(
         self, ex: Explanation, width: int, order: tuple[str, ...], level: int
     ) -> list[Line]:
-        if self.snapshot is not None and self.snapshot.fine and "chain" in order:
+        snap = self.snapshot
+        if snap is not None and snap.fine and "chain" in order:
             # Fine stepping: the selected parameter's chain points to the δ step it reuses.
             at = order.index("chain") + 1
             order = (*order[:at], "delta", *order[at:])
+        step = None if snap is None else snap.current
+        here = (ex.param.layer, ex.param.to)
+        if step is not None and step.kind == "forward" and (step.layer, step.index) == here:
+            order = tuple(o for o in order if o != "forward")  # the sub-step shows it above
         lines = render(ex, width, order, compact=level)
         if not self.ascii_only:
             return lines
