@@ -546,7 +546,7 @@ class Session:
             self._diverged_at,
             params,
             history,
-            self._sub,
+            self._sub if self._fine else None,
         )
 
     def _push(self) -> None:
@@ -561,7 +561,7 @@ class Session:
             self._history.replace_last(pos.params, loss)
         self._step = pos.step
         self._phase = pos.phase
-        self._sub = pos.sub
+        self._sub = pos.sub if self._fine else None  # a position inside a phase: fine only
         self._lr = pos.lr
         self._eval = self._evaluate(self._history.params_at(pos.step))
         if pos.phase is Phase.UPDATE:

@@ -361,3 +361,13 @@ def test_no_sub_step_mistake_gives_the_right_answer_or_repeats_another(name: str
                 assert not grade(snap, 0, question, m.value, sample).correct, m
             values = [m.value for m in found]
             assert len(values) == len(set(values)) and right not in values
+
+
+def test_undo_after_turning_fine_off_shows_whole_phases() -> None:
+    session = fine_session("textbook-2-2-2")
+    walk(session, 2)  # h1, h2 of the forward pass
+    session.set_fine(False)
+    snap = session.undo()  # back to after h1: in coarse mode, the forward phase whole
+    assert snap.phase is Phase.FORWARD and snap.shows_activations
+    session.set_fine(True)
+    assert session.snapshot.current.name == "ŷ2"  # type: ignore[union-attr]

@@ -136,7 +136,11 @@ class TrainingPanel(Vertical):
         step = snap.current
         add(_(PHASE_NAMES[snap.phase]), "reverse bold")
         if step is None or snap.plan is None:
-            add(" · " + _("fine steps: space moves one"), "")
+            phase = _(PHASE_NAMES[snap.phase])
+            for rest in (_("fine steps: space moves one"), _("fine steps")):
+                if self._fits(phase + " · " + rest):
+                    break
+            add(" · " + rest, "")
             return
         k, n = snap.plan.counts(snap.substep)
         where = " · " + _("{k} of {n}").format(k=k, n=n)
