@@ -89,7 +89,8 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
     n = len(ev.samples)
     big_j = "J" if n == 1 else "L"
     seen_fwd, seen_loss = snap.shows_activations, snap.shows_loss
-    seen_grad, _seen_upd = snap.shows_gradients, snap.shows_update
+    # Fine stepping: this parameter's chain is known once its own gradient sub-step is done.
+    seen_grad, _seen_upd = snap.shows_gradient(index), snap.shows_update
     depth = net.depth
     m = net.sizes[-1]
 
@@ -188,7 +189,7 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
         mean=mean,
         gradient=gradient,
         update=_update(snap, info, gradient, digits),
-        delta=_delta_link(snap, info, terms, trace, big_j, seen_grad),
+        delta=_delta_link(snap, info, terms, trace, big_j, snap.shows_delta(layer, j)),
     )
 
 
@@ -213,7 +214,7 @@ def _path_sum(snap, info, trace, big_j, loss_slope_term, slope_term, num) -> Pat
     a_name = net.neuron_name(layer, j)
     above = layer + 1
     params = snap.evaluation.params
-    seen_fwd, seen_grad = snap.shows_activations, snap.shows_gradients
+    seen_fwd, seen_grad = snap.shows_activations, snap.shows_gradient(info.index)
     paths = []
     for k in range(net.sizes[above]):
         k_name = net.neuron_name(above, k)
