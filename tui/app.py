@@ -25,7 +25,7 @@ from core.files.atomic import write_new
 from core.files.loader import DEFAULT, load_builtin
 from core.model.scenario import Scenario
 from core.stepping.session import Phase, Session, Snapshot, StatusKind, next_rate
-from core.teaching.quiz import Grade, Score, due
+from core.teaching.quiz import Grade, Score, due, due_substep
 from core.text.format import fmt, to_ascii
 from core.text.i18n import N_, _
 from tui import keys
@@ -119,6 +119,7 @@ class BackpropApp(App[int]):
         session: Session | None = None,
         ui: dict[str, object] | None = None,
         quiz: bool = False,
+        fine: bool = False,
         ascii_only: bool = False,
         save_dir: str | Path = ".",
         state_file: Path | None = None,
@@ -127,6 +128,8 @@ class BackpropApp(App[int]):
     ) -> None:
         super().__init__(driver_class=driver_class)
         self.session = session or Session(scenario or load_builtin(DEFAULT), learning_rate)
+        if fine:
+            self.session.set_fine(True)
         self.save_dir = Path(save_dir)
         self.state_file = state_file  # where the session is kept on exit or hang-up (None: nowhere)
         self.handle_signals = handle_signals
@@ -157,6 +160,9 @@ class BackpropApp(App[int]):
             self.set_reactive(BackpropApp.view, view)
         if ui.get("quiz") is True:
             self.set_reactive(BackpropApp.quiz, True)
+        if ui.get("fine") is True and not self.session.fine:
+            self.session.set_fine(True)
+            self.set_reactive(BackpropApp.snapshot, self.session.snapshot)
 
     def keep_session(self, wait: float = 1.0) -> Path | None:
         """Save the session for --resume, once: every ending path calls it, and later calls give
@@ -180,6 +186,7 @@ class BackpropApp(App[int]):
             "sample": self.sample,
             "view": self.view,
             "quiz": self.quiz,
+            "fine": self.session.fine,
             "score": self.score.to_dict(),
         }
         try:
@@ -319,7 +326,7 @@ class BackpropApp(App[int]):
             return None
         if action == "toggle_lesson" and not snap.scenario.lessons:
             return None
-        if action == "gradient_check" and not snap.shows_gradients:
+        if action == "gradient_check" and not snap.shows_gradient(self.selected):
             return None  # ∂J/∂θ is on screen in the backward and update phases only
         return True
 
@@ -395,8 +402,9 @@ class BackpropApp(App[int]):
 
     @work(group="quiz")
     async def _quiz_walk(self, whole_step: bool) -> None:
-        """On to the next phase (whole_step: through the update), asking each question that is
-        due before its result shows; a skipped question (esc) stops the walk where it is."""
+        """On to the next phase or sub-step (whole_step: through the update), asking each
+        question that is due before its result shows; a skipped question (esc) stops the walk
+        where it is."""
         from tui.dialogs.quiz import QuizScreen
 
         try:
@@ -411,18 +419,44 @@ class BackpropApp(App[int]):
                         return  # skipped: stay in this phase
                     self.score = self.score.add(result)
                 snap = self.session.advance()
+                question = due_substep(snap, self.selected) if self.quiz else None
+                if question is not None:
+                    # Fine stepping: the sub-step is computed but not yet on screen; predict it.
+                    result = await self.push_screen_wait(
+                        QuizScreen(snap, self.selected, question, self.sample)
+                    )
+                    if result is None:
+                        self._show(self.session.undo())  # skipped: it stays unshown
+                        return
+                    self.score = self.score.add(result)
                 self._show(snap)
                 if not whole_step or snap.phase is Phase.UPDATE:
                     return
         finally:
             self._quizzing = False
 
+    def action_toggle_fine(self) -> None:
+        snap = self.session.set_fine(not self.session.fine)
+        self._show(snap)
+        self.notify(
+            _("Fine steps on: space computes one neuron's z or δ, or one gradient, at a time.")
+            if snap.fine
+            else _("Fine steps off: space moves a whole phase."),
+            timeout=3,
+        )
+
     def action_toggle_quiz(self) -> None:
         self.quiz = not self.quiz
         if self.quiz:
             self.auto = False
         self.notify(
-            _("Quiz on: you predict each gradient and new value.") if self.quiz else _("Quiz off."),
+            (
+                _("Quiz on: you predict each value and δ, the gradient and the new value.")
+                if self.quiz and self.session.fine
+                else _("Quiz on: you predict each gradient and new value.")
+            )
+            if self.quiz
+            else _("Quiz off."),
             timeout=3,
         )
 
@@ -590,7 +624,10 @@ class BackpropApp(App[int]):
         self._stop_running()
         before = self._kept()
         self._previous = (*self._previous, before)[-MAX_PREVIOUS:]
+        fine = self.session.fine
         self.session = Session(scenario)
+        if fine:  # the mode goes on with the student, not with the scenario
+            self.session.set_fine(True)
         self.selected = 0
         self.sample = 0
         self.score = Score()

@@ -139,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="quiz mode: predict each gradient and new value before it is shown",
     )
     parser.add_argument(
+        "--fine",
+        action="store_true",
+        help="fine steps: space computes one neuron (z, δ) or one gradient at a time (key d)",
+    )
+    parser.add_argument(
         "--lang", choices=LANGUAGES, help="language of the app (default: from LANG / LC_ALL)"
     )
     parser.add_argument(
@@ -201,6 +206,8 @@ def _main(argv: list[str] | None) -> int:
     set_language(args.lang or ("en" if args.ascii else detect()))
     if args.quiz and (args.headless or args.serve):
         fail("--quiz goes with the app; leave out --headless and --serve")
+    if args.fine and (args.headless or args.serve):
+        fail("--fine goes with the app; leave out --headless and --serve")
     if args.list:
         width = max(map(len, BUILTINS))
         for name in BUILTINS:
@@ -212,7 +219,7 @@ def _main(argv: list[str] | None) -> int:
         o for o in ("steps", "every", "format", "explain") if getattr(args, o) is not None
     ]
     if trace_options and not args.headless:
-        for app_option in ("quiz", "resume", "serve"):
+        for app_option in ("quiz", "fine", "resume", "serve"):
             if getattr(args, app_option):
                 fail(
                     f"--{trace_options[0]} prints a trace without the app; not with --{app_option}"
@@ -297,6 +304,7 @@ def _run_app(scenario, args: argparse.Namespace, ending) -> int:  # type: ignore
         session=session,
         ui=ui,
         quiz=args.quiz,
+        fine=args.fine,
         ascii_only=args.ascii,
         state_file=None if os.environ.get(SERVED_ENV) else persist.session_file(),
         handle_signals=True,

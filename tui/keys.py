@@ -46,6 +46,11 @@ ACTIONS: tuple[Action, ...] = (
         title=N_("One whole step"), summary=N_("Finish the current step"),
     ),
     Action(
+        "d", "toggle_fine", N_("Fine"), "toggle_fine", STEPPING,
+        N_("fine steps on/off: space moves one neuron (z, δ) or parameter at a time"),
+        title=N_("Fine steps on/off"), summary=N_("Backprop neuron by neuron"), show=False,
+    ),
+    Action(
         "a", "auto", N_("Auto"), "auto", STEPPING, N_("auto-run on/off"),
         title=N_("Auto-run on/off"), summary=N_("Take steps by themselves"),
     ),
@@ -66,7 +71,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("escape", "stop", N_("Stop"), "stop", show=False),
     Action(
         "u", "undo", N_("Undo"), "undo", STEPPING,
-        N_("undo (a phase, step, edit, reset, or opening a scenario)"),
+        N_("undo (a phase or sub-step, step, edit, reset, or opening a scenario)"),
         title=N_("Undo"), summary=N_("Back one phase, step, edit or reset"),
     ),
     Action(

@@ -13,6 +13,7 @@ from core.model.kernel import CHECK, Limits, trainer_for
 from core.model.network import Evaluation, apply_update, evaluate
 from core.model.scenario import Scenario
 from core.stepping.history import History, HistoryView, checkpoint_interval
+from core.stepping.substeps import DELTA, FORWARD, GRADIENT, LOSS, UPDATE, Plan, SubStep, plan
 from core.text.format import fmt
 from core.text.i18n import _
 
@@ -41,6 +42,13 @@ _NEXT = {
     Phase.UPDATE: Phase.FORWARD,
 }
 _ORDER = {p: i for i, p in enumerate(Phase)}
+_PHASE_OF = {
+    FORWARD: Phase.FORWARD,
+    LOSS: Phase.LOSS,
+    DELTA: Phase.BACKWARD,
+    GRADIENT: Phase.BACKWARD,
+    UPDATE: Phase.UPDATE,
+}
 
 
 class StatusKind(Enum):
@@ -77,18 +85,58 @@ class Snapshot:
     status: Status
     history: HistoryView
     can_undo: bool
+    fine: bool = False  # fine stepping: a sub-step (one neuron or parameter) at a time
+    substep: int = -1  # fine: the position in `plan` of the last sub-step done (-1: none yet)
+    plan: Plan | None = None  # fine: this network's sub-steps
 
     @property
     def shows_activations(self) -> bool:
-        return self.phase is not Phase.READY
+        """The forward pass is on screen (fine: all of it)."""
+        return self.phase is not Phase.READY and self._complete(FORWARD)
 
     @property
     def shows_loss(self) -> bool:
-        return _ORDER[self.phase] >= _ORDER[Phase.LOSS]
+        return _ORDER[self.phase] >= _ORDER[Phase.LOSS] and self._complete(LOSS)
 
     @property
     def shows_gradients(self) -> bool:
-        return _ORDER[self.phase] >= _ORDER[Phase.BACKWARD]
+        return _ORDER[self.phase] >= _ORDER[Phase.BACKWARD] and self._complete("backward")
+
+    def _complete(self, group: str) -> bool:
+        return self.plan is None or not self.fine or self.substep >= self.plan.ends[group]
+
+    @property
+    def current(self) -> SubStep | None:
+        """Fine stepping: the sub-step just done (None before the first of a step)."""
+        if self.plan is None or not self.fine or self.substep < 0:
+            return None
+        return self.plan.steps[self.substep]
+
+    def _done(self, key: tuple[str, int, int]) -> bool | None:
+        """Fine stepping: whether this sub-step is done in this step (None: not fine, or a frozen
+        parameter, which has no sub-step of its own)."""
+        position = None if self.plan is None or not self.fine else self.plan.where.get(key)
+        if position is None:
+            return None
+        return self.phase is not Phase.READY and position <= self.substep
+
+    def shows_value(self, layer: int, k: int) -> bool:
+        """Neuron k of `layer` has its z and activation on screen (inputs always)."""
+        done = self._done((FORWARD, layer, k)) if layer else True
+        return self.phase is not Phase.READY if done is None else done
+
+    def shows_output_loss(self, k: int) -> bool:
+        done = self._done((LOSS, self.scenario.architecture.depth, k))
+        return _ORDER[self.phase] >= _ORDER[Phase.LOSS] if done is None else done
+
+    def shows_delta(self, layer: int, k: int) -> bool:
+        done = self._done((DELTA, layer, k))
+        return self.shows_gradients if done is None else done
+
+    def shows_gradient(self, index: int) -> bool:
+        """∂J/∂θ of parameter `index` is on screen (a frozen one once every gradient is)."""
+        done = self._done((GRADIENT, self.scenario.architecture.params[index].layer, index))
+        return self.shows_gradients if done is None else done
 
     @property
     def shows_update(self) -> bool:
@@ -97,7 +145,8 @@ class Snapshot:
     @property
     def revealed_losses(self) -> int:
         """How many entries of the loss history the student has seen computed."""
-        return self.step + (1 if self.phase in (Phase.LOSS, Phase.BACKWARD) else 0)
+        seen = self.phase in (Phase.LOSS, Phase.BACKWARD) and self.shows_loss
+        return self.step + (1 if seen else 0)
 
     @cached_property
     def loss_curve(self) -> tuple[tuple[int, float], ...]:
@@ -120,6 +169,7 @@ class _Position:
     diverged_at: int
     params: tuple[float, ...] | None = None  # last history entry, before an edit
     history: History | None = None  # the whole history, before a reset
+    sub: int | None = None  # fine stepping's position (None: the phase whole)
 
 
 @dataclass
@@ -143,6 +193,9 @@ class Session:
         # Runs of whole steps go through code compiled for this network (None: too big for it).
         self._trainer = trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
         self._packed = None if self._trainer is None else self._trainer.pack(scenario.samples)
+        self._fine = False
+        self._plan: Plan | None = None  # made when fine stepping is first turned on
+        self._sub: int | None = None  # fine: the last sub-step done (None: the whole phase)
         self._start()
 
     def _replay(self, params: tuple[float, ...], lr: float) -> tuple[float, ...]:
@@ -159,6 +212,7 @@ class Session:
         self._shown = self._eval
         self._step = 0
         self._phase = Phase.READY
+        self._sub = None
         self._diverged: Status | None = None
         self._diverged_at = -1
         self._snapshot: Snapshot | None = None
@@ -231,6 +285,9 @@ class Session:
                 status=self._status(),
                 history=self._history.view(),
                 can_undo=bool(self._undo),
+                fine=self._fine,
+                substep=self._position_now() if self._fine else -1,
+                plan=self._plan if self._fine else None,
             )
         return self._snapshot
 
@@ -253,13 +310,44 @@ class Session:
     def status(self) -> Status:
         return self._status()
 
+    @property
+    def fine(self) -> bool:
+        return self._fine
+
+    def set_fine(self, on: bool) -> Snapshot:
+        """Fine stepping on or off; the phase under way counts as done either way (not undone)."""
+        if on and self._plan is None:
+            self._plan = plan(self._net)
+        self._fine = on
+        self._sub = None
+        return self._changed()
+
+    def _position_now(self) -> int:
+        """Fine stepping: the last sub-step done in this step (-1 before the first)."""
+        if self._phase is Phase.READY or self._plan is None:
+            return -1
+        return self._plan.ends[self._phase.value] if self._sub is None else self._sub
+
     # -- moving -----------------------------------------------------------------------------
 
     def advance(self) -> Snapshot:
-        """The next phase: forward → loss → backward → update → forward …"""
+        """The next phase: forward → loss → backward → update → forward …; in fine stepping,
+        the next sub-step (one neuron, output or parameter)."""
         self._push()
-        self._advance()
+        if self._fine:
+            self._advance_sub()
+        else:
+            self._advance()
         return self._changed()
+
+    def _advance_sub(self) -> None:
+        assert self._plan is not None
+        here = -1 if self._phase is Phase.UPDATE else self._position_now()
+        position = here + 1
+        kind = self._plan.steps[position].kind
+        if _PHASE_OF[kind] is not self._phase:
+            self._advance()  # into the sub-step's phase: at the update, the update itself
+        self._sub = position
 
     def forward(self) -> Snapshot:
         return self._phase_call(Phase.FORWARD)
@@ -279,7 +367,9 @@ class Session:
                 f"cannot run {wanted.value} after {self._phase.value}; "
                 f"the next phase is {self._phase.next.value}"
             )
-        return self.advance()
+        self._push()
+        self._advance()  # a whole phase, in fine stepping too
+        return self._changed()
 
     def step(self) -> Snapshot:
         """Finish the current step (or take a whole new one) up to and including its update."""
@@ -419,6 +509,7 @@ class Session:
         self._shown = self._eval
         self._history.replace_last(self._eval.params, self._eval.loss)
         self._phase = Phase.READY
+        self._sub = None
         if self._diverged_at >= self._step:
             self._diverged, self._diverged_at = None, -1
         self._check_divergence(None)
@@ -427,6 +518,7 @@ class Session:
     # -- internals --------------------------------------------------------------------------
 
     def _advance(self) -> None:
+        self._sub = None
         nxt = self._phase.next
         if nxt is Phase.UPDATE:
             old = self._eval
@@ -447,7 +539,14 @@ class Session:
         self, params: tuple[float, ...] | None = None, history: History | None = None
     ) -> _Position:
         return _Position(
-            self._step, self._phase, self._lr, self._diverged, self._diverged_at, params, history
+            self._step,
+            self._phase,
+            self._lr,
+            self._diverged,
+            self._diverged_at,
+            params,
+            history,
+            self._sub if self._fine else None,
         )
 
     def _push(self) -> None:
@@ -462,6 +561,7 @@ class Session:
             self._history.replace_last(pos.params, loss)
         self._step = pos.step
         self._phase = pos.phase
+        self._sub = pos.sub if self._fine else None  # a position inside a phase: fine only
         self._lr = pos.lr
         self._eval = self._evaluate(self._history.params_at(pos.step))
         if pos.phase is Phase.UPDATE:

@@ -65,6 +65,7 @@ class Explanation:
     mean: Equation | None  # ∂J/∂θ as the mean over samples, when there are several
     gradient: float | None  # ∂J/∂θ, what the update uses
     update: Equation
+    delta: Equation | None = None  # δ of the neuron θ feeds: the chain's part the δ step computed
 
 
 def _value(known: bool, value: float) -> float | None:
@@ -88,7 +89,8 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
     n = len(ev.samples)
     big_j = "J" if n == 1 else "L"
     seen_fwd, seen_loss = snap.shows_activations, snap.shows_loss
-    seen_grad, _seen_upd = snap.shows_gradients, snap.shows_update
+    # Fine stepping: this parameter's chain is known once its own gradient sub-step is done.
+    seen_grad, _seen_upd = snap.shows_gradient(index), snap.shows_update
     depth = net.depth
     m = net.sizes[-1]
 
@@ -187,6 +189,21 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
         mean=mean,
         gradient=gradient,
         update=_update(snap, info, gradient, digits),
+        delta=_delta_link(snap, info, terms, trace, big_j, snap.shows_delta(layer, j)),
+    )
+
+
+def _delta_link(snap, info, terms, trace, big_j, seen) -> Equation:  # type: ignore[no-untyped-def]
+    """δ = ∂J/∂z of θ's neuron: the chain without its last factor, as the δ step computed it."""
+    net = snap.scenario.architecture
+    layer, j = info.layer, info.to
+    name = net.neuron_name(layer, j)
+    last = net.neuron_name(layer - 1, info.source) if info.kind == "weight" else "1"
+    return Equation(
+        f"δ_{name}",
+        "·".join(t.symbol for t in terms[:-1]),
+        _("the δ step; ∂{j}/∂{p} = δ_{n}·{x}").format(j=big_j, p=info.name, n=name, x=last),
+        _value(seen, trace.delta[layer][j]),
     )
 
 
@@ -197,7 +214,7 @@ def _path_sum(snap, info, trace, big_j, loss_slope_term, slope_term, num) -> Pat
     a_name = net.neuron_name(layer, j)
     above = layer + 1
     params = snap.evaluation.params
-    seen_fwd, seen_grad = snap.shows_activations, snap.shows_gradients
+    seen_fwd, seen_grad = snap.shows_activations, snap.shows_gradient(info.index)
     paths = []
     for k in range(net.sizes[above]):
         k_name = net.neuron_name(above, k)
@@ -231,11 +248,11 @@ def _path_sum(snap, info, trace, big_j, loss_slope_term, slope_term, num) -> Pat
     return PathSum(f"∂{big_j}/∂{a_name}", tuple(paths), _value(seen_grad, trace.dloss_da[layer][j]))
 
 
-def _forward(snap, info, trace, num, digits) -> tuple[Equation, ...]:  # type: ignore[no-untyped-def]
+def _forward(snap, info, trace, num, digits, seen=None) -> tuple[Equation, ...]:  # type: ignore[no-untyped-def]
     net = snap.scenario.architecture
     layer, j = info.layer, info.to
     params = snap.evaluation.params
-    seen = snap.shows_activations
+    seen = snap.shows_activations if seen is None else seen
     names, numbers = [], []
     for i in range(net.sizes[layer - 1]):
         w_index = net.weight_index(layer, j, i)
@@ -269,11 +286,11 @@ def _forward(snap, info, trace, num, digits) -> tuple[Equation, ...]:  # type: i
     return tuple(eqs)
 
 
-def _loss_equation(snap, trace, y, big_j, num) -> Equation:  # type: ignore[no-untyped-def]
+def _loss_equation(snap, trace, y, big_j, num, seen=None) -> Equation:  # type: ignore[no-untyped-def]
     net = snap.scenario.architecture
     loss = snap.scenario.loss
     depth = net.depth
-    seen = snap.shows_loss
+    seen = snap.shows_loss if seen is None else seen
     outs = range(net.sizes[-1])
     formula = loss.total_text(
         [loss.term_text(net.neuron_name(depth, k), net.target_name(k)) for k in outs]
@@ -521,6 +538,10 @@ def _section(
         lines += _ladder(ps.lhs, rungs, width, " + ", bool(compact))
     elif section == "update":
         lines += _equation_lines(ex.update, width, digits)
+    elif section == "delta" and ex.delta is not None:
+        eq = ex.delta
+        lines += _equation_lines(Equation(eq.lhs, eq.formula, eq.formula, eq.value), width, digits)
+        lines += _wrapped(("  (", "plain"), eq.numbers + ")", "plain", width, "   ")
     elif section == "mean":
         for part in ("mean_loss", "mean_gradient"):
             lines += _section(ex, part, width, digits)
@@ -542,6 +563,207 @@ def _product_piece(factors: Sequence[Piece], dot: str = " · ") -> Piece:
 
 def plain(lines: Sequence[Line]) -> list[str]:
     return ["".join(text for text, _ in line).rstrip() for line in lines]
+
+
+# -- fine stepping ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepExplanation:
+    """What the sub-step just done computed: its equations, then notes on where its inputs are."""
+
+    equations: tuple[Equation, ...]
+    notes: tuple[str, ...]
+
+
+def explain_substep(snap: Snapshot, sample: int = 0, digits: int = 6) -> StepExplanation | None:
+    """The sub-step just done (fine stepping), with the numbers of the evaluation the update
+    uses; for several samples, the shown sample's value and then the data set's mean."""
+    step = snap.current
+    if step is None:
+        return None
+    net = snap.scenario.architecture
+    ev = snap.evaluation
+    trace = ev.samples[sample]
+    n = len(ev.samples)
+    big_j = "J" if n == 1 else "L"
+
+    def num(x: float) -> str:
+        return operand(x, digits)
+
+    if step.kind == "forward":
+        info = net.params[net.weight_index(step.layer, step.index, 0)]
+        eqs = _forward(snap, info, trace, num, digits, seen=True)
+        if step.layer == 1:
+            note = _("It sums the inputs marked •, weighted")
+        else:
+            note = _("It sums the values marked •, computed above, weighted")
+        note += _(", plus its bias.") if net.bias else _(".")
+        return StepExplanation(eqs, (note,))
+    if step.kind == "loss":
+        return _loss_substep(snap, step.index, sample, num, digits)
+    if step.kind == "delta":
+        return _delta_substep(snap, step.layer, step.index, sample, big_j, num, digits)
+    if step.kind == "gradient":
+        return _gradient_substep(snap, step.index, sample, big_j, num, digits)
+    note = _("Every trained parameter at once: θ ← θ − lr·∂J/∂θ, after the whole backward pass.")
+    return StepExplanation((), (note,))
+
+
+def _mean(lhs: str, values: Sequence[float], mean: float, digits: int) -> Equation:
+    n = len(values)
+    return Equation(
+        lhs,
+        _("mean over {n} samples").format(n=n),
+        "(" + _shorten([operand(v, digits) for v in values], " + ") + f")/{n}",
+        mean,
+    )
+
+
+def _loss_substep(snap, k, sample, num, digits) -> StepExplanation:  # type: ignore[no-untyped-def]
+    net = snap.scenario.architecture
+    loss = snap.scenario.loss
+    trace = snap.evaluation.samples[sample]
+    out, target = net.neuron_name(net.depth, k), net.target_name(k)
+    p, t = trace.a[net.depth][k], snap.scenario.samples[sample].y[k]
+    eqs = [
+        Equation(
+            _("term of {name}").format(name=out),
+            loss.term_text(out, target),
+            loss.term_text(num(p), num(t)),
+            loss.fn((p,), (t,)),
+        )
+    ]
+    if k == net.sizes[-1] - 1:  # the last output: the sample's loss, and J
+        big_j = "J" if len(snap.evaluation.samples) == 1 else "L"
+        eqs.append(_loss_equation(snap, trace, snap.scenario.samples[sample].y, big_j, num, True))
+        if len(snap.evaluation.samples) > 1:
+            losses = [s.loss for s in snap.evaluation.samples]
+            eqs.append(_mean("J", losses, snap.evaluation.loss, digits))
+    return StepExplanation(tuple(eqs), ())
+
+
+def _delta_substep(snap, layer, j, sample, big_j, num, digits) -> StepExplanation:  # type: ignore[no-untyped-def]
+    """δ = ∂J/∂z: at an output the loss slope times the activation slope; below, the
+    activation slope times the δs of the layer above, each through the weight between."""
+    net = snap.scenario.architecture
+    ev = snap.evaluation
+    trace = ev.samples[sample]
+    act = net.activations[layer - 1]
+    name, z_name = net.neuron_name(layer, j), net.preactivation_name(layer, j)
+    lhs = f"δ_{name}"
+    slope_sym = [] if act.is_identity else [f"{act.symbol}′({z_name})"]
+    slope_formula = [] if act.is_identity else [act.slope_text(name, z_name)]
+    slope_num = [] if act.is_identity else [num(trace.slope[layer][j])]
+    notes = []
+    if layer == net.depth:
+        target = net.target_name(j)
+        upstream = [f"∂{big_j}/∂{name}"]
+        upstream_formula = [snap.scenario.loss.slope_text(name, target, net.sizes[-1])]
+        upstream_num = [num(trace.dloss_da[layer][j])]
+    else:
+        above = range(net.sizes[layer + 1])
+        names = [net.neuron_name(layer + 1, k) for k in above]
+        weights = [net.params[net.weight_index(layer + 1, k, j)].name for k in above]
+        w_values = [ev.params[net.weight_index(layer + 1, k, j)] for k in above]
+        paths = [f"{w}·δ_{k}" for w, k in zip(weights, names)]
+        values = [f"{num(w)}·{num(d)}" for w, d in zip(w_values, trace.delta[layer + 1])]
+        upstream = upstream_formula = ["(" + _shorten(paths, " + ") + ")"]
+        upstream_num = ["(" + _shorten(values, " + ") + ")"]
+        notes.append(
+            _("{deltas}: computed above (marked •), reused here, not recomputed.").format(
+                deltas=_shorten([f"δ_{k}" for k in names], ", ")
+            )
+        )
+    # At an output the loss slope comes first (∂J/∂ŷ · σ′); below, σ′ times the paths' sum.
+    first = layer == net.depth
+    symbols = upstream + slope_sym if first else slope_sym + upstream
+    formulas = upstream_formula + slope_formula if first else slope_formula + upstream_formula
+    numbers = upstream_num + slope_num if first else slope_num + upstream_num
+    delta = trace.delta[layer][j]
+    eqs = [
+        Equation(lhs, f"∂{big_j}/∂{z_name}", " · ".join(symbols), delta),
+        Equation(lhs, " · ".join(formulas), " · ".join(numbers), delta),
+    ]
+    if len(ev.samples) > 1:
+        position = net.neuron_names.index(name)
+        deltas = [s.delta[layer][j] for s in ev.samples]
+        eqs.append(_mean(f"∂J/∂{z_name}", deltas, ev.deltas[position], digits))
+    return StepExplanation(tuple(eqs), tuple(notes))
+
+
+def _gradient_substep(snap, index, sample, big_j, num, digits) -> StepExplanation:  # type: ignore[no-untyped-def]
+    """∂J/∂w = δ of the neuron it feeds · the value it carries (a bias: δ · 1)."""
+    net = snap.scenario.architecture
+    ev = snap.evaluation
+    trace = ev.samples[sample]
+    info = net.params[index]
+    name = net.neuron_name(info.layer, info.to)
+    delta = trace.delta[info.layer][info.to]
+    if info.kind == "weight":
+        src = net.neuron_name(info.layer - 1, info.source)
+        factor, value = src, trace.a[info.layer - 1][info.source]
+        note = _("δ_{n} from the δ step, {x} from the forward pass.").format(n=name, x=src)
+    else:
+        factor, value = "1", 1.0
+        note = _("δ_{n} from the δ step; ∂z/∂b = 1.").format(n=name)
+    eqs = [
+        Equation(
+            f"∂{big_j}/∂{info.name}",
+            f"δ_{name}·{factor}",
+            f"{num(delta)}·{num(value)}",
+            trace.grads[index],
+        )
+    ]
+    if len(ev.samples) > 1:
+        grads = [s.grads[index] for s in ev.samples]
+        eqs.append(_mean(f"∂J/∂{info.name}", grads, ev.grads[index], digits))
+    return StepExplanation(tuple(eqs), (note,))
+
+
+def render_substep(sx: StepExplanation, width: int | None = None, digits: int = 6) -> list[Line]:
+    lines: list[Line] = []
+    for eq in sx.equations:
+        lines += _equation_lines(eq, width, digits)
+    for note in sx.notes:
+        lines += _wrapped(("", "plain"), note, "plain", width, "")
+    return lines
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What the sub-step just done reads and computes, for the network panel to mark."""
+
+    current: frozenset[tuple[int, int]]  # the neuron (layer, k) being computed
+    read: frozenset[tuple[int, int]]  # neurons whose value or δ it reads
+    params: frozenset[int]  # the weights (and bias) it goes through
+    param: int | None = None  # the parameter whose gradient it computes
+
+
+def substep_flow(snap: Snapshot) -> Flow | None:
+    """Forward: the inputs a neuron sums; backward: the δs above it, through their weights."""
+    step = snap.current
+    if step is None or step.kind == "update":
+        return None
+    net = snap.scenario.architecture
+    layer, j = step.layer, step.index
+    if step.kind == "gradient":
+        info = net.params[j]
+        sources = {(info.layer, info.to)}
+        if info.kind == "weight":
+            sources.add((info.layer - 1, info.source))
+        return Flow(frozenset(), frozenset(sources), frozenset({j}), j)
+    read: set[tuple[int, int]] = set()
+    params: set[int] = set()
+    if step.kind == "forward":
+        read = {(layer - 1, i) for i in range(net.sizes[layer - 1])}
+        params = {net.weight_index(layer, j, i) for i in range(net.sizes[layer - 1])}
+        if net.bias:
+            params.add(net.bias_index(layer, j))
+    elif step.kind == "delta" and layer < net.depth:
+        read = {(layer + 1, k) for k in range(net.sizes[layer + 1])}
+        params = {net.weight_index(layer + 1, k, j) for k in range(net.sizes[layer + 1])}
+    return Flow(frozenset({(layer, j)}), frozenset(read), frozenset(params))
 
 
 def chain_path(snap: Snapshot, index: int) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:

@@ -36,20 +36,56 @@ SHOWN_TOL = 10.0 ** (1 - DIGITS)
 class Question(Enum):
     GRADIENT = "gradient"  # ∂J/∂θ, asked at phase LOSS (before BACKWARD shows it)
     NEW_VALUE = "new value"  # θ after the update, asked at phase BACKWARD (before UPDATE)
+    VALUE = "value"  # fine stepping: a neuron's activation, before its sub-step shows it
+    DELTA = "delta"  # fine stepping: a neuron's δ = ∂J/∂z, before its sub-step shows it
 
     def prompt(self, name: str) -> str:
         if self is Question.GRADIENT:
             return _("∂J/∂{name} = ?").format(name=name)
+        if self is Question.VALUE:
+            return _("{name} = ?").format(name=name)
+        if self is Question.DELTA:
+            return _("δ_{name} = ?").format(name=name)
         return _("{name} after the update = ?").format(name=name)
 
 
+NEURON_QUESTIONS = (Question.VALUE, Question.DELTA)
+
+
 def due(snap: Snapshot) -> Question | None:
-    """The question to ask before the next phase is shown, if any."""
+    """The question to ask before the next phase is shown, if any (fine stepping asks about
+    each sub-step instead: `due_substep`)."""
+    if snap.fine:
+        return None
     if snap.phase is Phase.LOSS:
         return Question.GRADIENT
     if snap.phase is Phase.BACKWARD:
         return Question.NEW_VALUE
     return None
+
+
+def due_substep(snap: Snapshot, index: int) -> Question | None:
+    """Fine stepping: the question about the sub-step `snap` has just computed (and the screen
+    does not show yet): each neuron's value and δ, the selected parameter's gradient and update."""
+    step = snap.current
+    if step is None:
+        return None
+    if step.kind == "forward":
+        return Question.VALUE
+    if step.kind == "delta":
+        return Question.DELTA
+    if step.kind == "gradient" and step.index == index:
+        return Question.GRADIENT
+    if step.kind == "update":
+        return Question.NEW_VALUE
+    return None
+
+
+def subject(snap: Snapshot, index: int, question: Question) -> str:
+    """What is asked about: the sub-step's neuron, or parameter `index`."""
+    if question in NEURON_QUESTIONS and snap.current is not None:
+        return snap.current.name
+    return snap.scenario.param_names[index]
 
 
 @dataclass(frozen=True)
@@ -79,9 +115,16 @@ def _rate(snap: Snapshot) -> float:
     return snap.history.rates[snap.step - 1] if snap.shows_update else snap.learning_rate
 
 
-def expected(snap: Snapshot, index: int, question: Question) -> float:
-    """The right answer, from the same evaluation the session uses for the update."""
+def expected(snap: Snapshot, index: int, question: Question, sample: int = 0) -> float:
+    """The right answer, from the same evaluation the session uses for the update (a neuron's
+    value or δ: the shown sample's)."""
     ev = snap.evaluation
+    if question in NEURON_QUESTIONS:
+        step = snap.current
+        assert step is not None
+        trace = ev.samples[sample]
+        values = trace.a if question is Question.VALUE else trace.delta
+        return values[step.layer][step.index]
     g = ev.grads[index]
     if question is Question.GRADIENT:
         return g
@@ -93,7 +136,7 @@ def expected(snap: Snapshot, index: int, question: Question) -> float:
 
 def tolerance(snap: Snapshot, index: int, question: Question, value: float) -> float:
     """How far an answer may be from `value` and still count as giving it."""
-    if question is Question.GRADIENT:
+    if question is not Question.NEW_VALUE:
         return max(ABS_TOL, REL_TOL * abs(value))
     old = snap.evaluation.params[index]
     return max(ABS_TOL, REL_TOL * abs(value - old), SHOWN_TOL * abs(old))
@@ -328,6 +371,159 @@ def _update_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]:
     return out
 
 
+def _value_mistakes(snap: Snapshot, sample: int) -> list[Mistake]:
+    """A neuron's value a = f(z): the classic slips of the forward pass."""
+    step = snap.current
+    assert step is not None
+    net = snap.scenario.architecture
+    act = net.activations[step.layer - 1]
+    trace = snap.evaluation.samples[sample]
+    z = trace.z[step.layer][step.index]
+    name, z_name = step.name, net.preactivation_name(step.layer, step.index)
+    out = []
+    if not act.is_identity:
+        out.append(
+            Mistake(
+                "missing_activation",
+                _("activation not applied"),
+                _("That is {z}, the weighted sum; {a} = {f}({z}).").format(
+                    z=z_name, a=name, f=act.symbol
+                ),
+                z,
+            )
+        )
+    if net.bias:
+        b = snap.evaluation.params[net.bias_index(step.layer, step.index)]
+        out.append(
+            Mistake(
+                "missing_bias",
+                _("bias left out"),
+                _("{z} adds the neuron's bias to the weighted inputs.").format(z=z_name),
+                act.fn(z - b),
+            )
+        )
+    return out
+
+
+def _delta_mistakes(snap: Snapshot, sample: int) -> list[Mistake]:
+    """δ = ∂J/∂z: σ′ dropped or taken at the wrong point, a path not summed, an updated weight,
+    the sign, a loss factor, the mean for the sample."""
+    step = snap.current
+    assert step is not None
+    net = snap.scenario.architecture
+    ev = snap.evaluation
+    layer, j, name = step.layer, step.index, step.name
+    act = net.activations[layer - 1]
+    trace = ev.samples[sample]
+    delta = trace.delta[layer][j]
+    upstream = trace.dloss_da[layer][j]  # ∂J/∂a: what σ′ multiplies
+    slope = trace.slope[layer][j]
+    z, a = trace.z[layer][j], trace.a[layer][j]
+    out = [
+        Mistake(
+            "wrong_sign",
+            _("wrong sign"),
+            _(
+                "That is −δ_{name}: a factor has the wrong sign (e.g. y − ŷ instead of ŷ − y)."
+            ).format(name=name),
+            -delta,
+        )
+    ]
+    if not act.is_identity:
+        z_name = net.preactivation_name(layer, j)
+        slope_text = act.slope_text(name, z_name)
+        out += [
+            Mistake(
+                "missing_activation_derivative",
+                _("missing activation derivative"),
+                _("δ_{a} = ∂J/∂{z}: the chain has the factor ∂{a}/∂{z} = {slope}.").format(
+                    a=name, z=z_name, slope=slope_text
+                ),
+                upstream,
+            ),
+            Mistake(
+                "slope_wrong_point",
+                _("activation derivative taken at the wrong point"),
+                _("∂{a}/∂{z} = {slope} takes {a}'s value; that put in {z}'s.").format(
+                    a=name, z=z_name, slope=slope_text
+                ),
+                upstream * act.slope(z, z),
+            ),
+            Mistake(
+                "slope_wrong_point",
+                _("activation derivative taken at the wrong point"),
+                _("{f}′ belongs at {z}: ∂{a}/∂{z} = {slope}; that took {f}′ of {a} itself.").format(
+                    f=act.symbol, z=z_name, a=name, slope=slope_text
+                ),
+                upstream * act.slope(a, act.fn(a)),
+            ),
+        ]
+    if layer < net.depth:
+        above = range(net.sizes[layer + 1])
+        weights = [net.weight_index(layer + 1, k, j) for k in above]
+        deltas = trace.delta[layer + 1]
+        if len(weights) > 1:
+            for k, w in zip(above, weights):
+                out.append(
+                    Mistake(
+                        "path_not_summed",
+                        _("a path not summed"),
+                        _(
+                            "{h} feeds every neuron above it: δ_{h} sums w·δ over all of them, not "
+                            "only {k}."
+                        ).format(h=name, k=net.neuron_name(layer + 1, k)),
+                        slope * ev.params[w] * deltas[k],
+                    )
+                )
+        lr = _rate(snap)
+        new = [ev.params[w] - lr * ev.grads[w] for w in weights]
+        out.append(
+            Mistake(
+                "updated_weight",
+                _("used an already-updated weight"),
+                _(
+                    "The backward pass uses the weights of the forward pass, not their new values: "
+                    "every update comes after the whole backward pass."
+                ),
+                slope * sum([w * d for w, d in zip(new, deltas)]),
+            )
+        )
+    else:
+        loss = snap.scenario.loss.name
+        if loss in ("squared_error", "mse"):
+            out.append(
+                Mistake(
+                    "missing_factor_2",
+                    _("missing factor 2"),
+                    _("The derivative of (ŷ − y)² is 2(ŷ − y)."),
+                    delta / 2,
+                )
+            )
+        elif loss == "half_squared_error":
+            out.append(
+                Mistake(
+                    "missing_half",
+                    _("missing ½"),
+                    _("The ½ in ½(ŷ − y)² cancels the 2 of the power rule: ∂J/∂ŷ = ŷ − y."),
+                    2 * delta,
+                )
+            )
+    n = len(ev.samples)
+    if n > 1:
+        position = net.neuron_names.index(name)
+        out.append(
+            Mistake(
+                "mean_not_sample",
+                _("the mean over the samples, not this sample's"),
+                _(
+                    "The question is sample {k}'s δ_{name}; ∂J/∂z is the mean of the samples' δ."
+                ).format(k=sample + 1, name=name),
+                ev.deltas[position],
+            )
+        )
+    return out
+
+
 def mistakes(snap: Snapshot, index: int, question: Question, sample: int = 0) -> list[Mistake]:
     """The recognisable mistakes and the answer each gives, most likely first.
 
@@ -336,9 +532,13 @@ def mistakes(snap: Snapshot, index: int, question: Question, sample: int = 0) ->
     """
     if question is Question.GRADIENT:
         found = _gradient_mistakes(snap, index, sample)
+    elif question is Question.VALUE:
+        found = _value_mistakes(snap, sample)
+    elif question is Question.DELTA:
+        found = _delta_mistakes(snap, sample)
     else:
         found = _update_mistakes(snap, index, sample)
-    right = expected(snap, index, question)
+    right = expected(snap, index, question, sample)
     kept: list[Mistake] = []
     for m in found:
         if not math.isfinite(m.value) or _same(snap, index, question, m.value, right):
@@ -351,7 +551,7 @@ def mistakes(snap: Snapshot, index: int, question: Question, sample: int = 0) ->
 
 def grade(snap: Snapshot, index: int, question: Question, answer: float, sample: int = 0) -> Grade:
     """Right or wrong, and for a wrong answer the first mistake that gives it, if any does."""
-    right = expected(snap, index, question)
+    right = expected(snap, index, question, sample)
     correct = abs(answer - right) <= tolerance(snap, index, question, right)
     mistake = None
     if not correct:
@@ -364,7 +564,7 @@ def grade(snap: Snapshot, index: int, question: Question, answer: float, sample:
             None,
         )
     step = snap.step if snap.shows_update else snap.step + 1
-    name = snap.scenario.param_names[index]
+    name = subject(snap, index, question)
     return Grade(question, name, step, answer, right, correct, mistake)
 
 

@@ -15,6 +15,7 @@ DIGITS = 6  # significant digits on screen; the trace uses more
 # longer, a one-cell stand-in for the screen filter, which cannot change a line's width.
 _ASCII: dict[str, str | tuple[str, str]] = {
     "∂": "d",
+    "δ": ("delta", "D"),  # not d: that is already ∂
     "ŷ": ("y^", "y"),
     "·": "*",
     "−": "-",

@@ -353,6 +353,8 @@ PALETTE = [
     ("Auto-run slower", lambda a: a.speed == SPEEDS[2]),
     ("Quiz on/off", lambda a: a.quiz),
     ("Quiz on/off", lambda a: not a.quiz),
+    ("Fine steps on/off", lambda a: a.session.fine and a.snapshot.fine),
+    ("Fine steps on/off", lambda a: not a.snapshot.fine),
     ("Lesson notes on/off", lambda a: not a.lesson),
     ("Maximize panel", lambda a: a.screen.maximized is a.query_one(ChainRulePanel)),
     ("Maximize panel", lambda a: a.screen.maximized is None),

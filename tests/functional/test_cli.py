@@ -285,6 +285,8 @@ BAD_OPTIONS = [
     ("explain-unknown", ["--headless", "--explain", "nope"], ["nope", "w"]),
     ("explain-wrong-name", ["xor", "--headless", "--explain", "w"], ["'w'", "w1"]),
     ("steps-with-quiz", ["--steps", "3", "--quiz"], ["--steps", "--quiz"]),
+    ("steps-with-fine", ["--steps", "3", "--fine"], ["--steps", "--fine"]),
+    ("headless-with-fine", ["--headless", "--fine"], ["--fine", "--headless"]),
     ("format-with-serve", ["--format", "json", "--serve"], ["--format", "--serve"]),
     ("explain-with-resume", ["--explain", "w", "--resume"], ["--explain", "--resume"]),
     ("explain-with-format", ["--headless", "--explain", "w", "--format", "csv"], ["--format"]),

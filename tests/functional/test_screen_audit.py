@@ -97,6 +97,40 @@ async def _stops(
         shots.append(await press_and_capture(pilot, f"{tag} {stop}"))
 
 
+def fine_stops(name: str) -> list[tuple[str, int]]:
+    """Fine stepping's stops: the first sub-step of each kind, and the last δ (a hidden one,
+    reading the δs above); each with how many sub-steps in it is."""
+    from core.stepping.substeps import plan
+
+    steps = plan(load_builtin(name).architecture).steps
+    stops = {}
+    for position, step in enumerate(steps):
+        stops.setdefault(step.kind, position)
+    last_delta = max(i for i, s in enumerate(steps) if s.kind == "delta")
+    wanted = [*stops.items(), ("last delta", last_delta)]
+    return sorted(((f"fine, {kind}", at + 1) for kind, at in wanted), key=lambda s: s[1])
+
+
+FINE_ASCII = "fine, last delta"  # the stop --ascii reads too
+
+
+async def _fine_walk(name: str, tmp: Path, shots: list[Shot]) -> None:
+    """Fine stepping at 80x24 through one step, and its hidden δ in --ascii."""
+    for ascii_only in (False, True):
+        app = BackpropApp(load_builtin(name), fine=True, ascii_only=ascii_only, save_dir=tmp)
+        async with app.run_test(size=SIZES[0]) as pilot:
+            done = 0
+            for stop, at in fine_stops(name):
+                for _k in range(at - done - 1):  # the session directly: a key each is slow
+                    app.session.advance()
+                await pilot.press("space")
+                done = at
+                if not ascii_only or stop == FINE_ASCII:
+                    shots.append(
+                        await press_and_capture(pilot, f"{_tag(name, SIZES[0], ascii_only)} {stop}")
+                    )
+
+
 # Longer than the dialog is wide: the message must wrap inside the box, not run out of it.
 MISSING = "labs/week-3/backprop/scenarios/my-own-two-layer-network-for-the-thursday-class.toml"
 
@@ -146,12 +180,13 @@ async def _walk(name: str, tmp: Path) -> Audit:
     app = BackpropApp(load_builtin(name), ascii_only=True, save_dir=tmp)
     async with app.run_test(size=SIZES[0]) as pilot:
         await _stops(pilot, name, STOPS + HELP_STOPS if extra else STOPS, shots)
+    await _fine_walk(name, tmp, shots)
     return Audit(shots, time.monotonic() - start)
 
 
 def shots_expected(name: str) -> int:
     """Each stop at each size, diverged at each size, --ascii at 80x24; and help and Open once."""
-    count = len(STOPS) * len(SIZES) + len(SIZES) + len(STOPS)
+    count = len(STOPS) * len(SIZES) + len(SIZES) + len(STOPS) + len(fine_stops(name)) + 1
     if name == HELP_SCENARIO:
         count += len(HELP_STOPS) * len(SIZES) + len(HELP_STOPS) + 1
     return count
@@ -364,6 +399,7 @@ def check_chain_visible(shot: Shot) -> Problems:
         and s.get("step") == 0
         and s.get("selected") == 0
         and "chain" in shot.panels
+        and not getattr(s.get("snapshot"), "fine", False)  # fine: the sub-step comes first
     )
     if not applies:
         return None
@@ -594,7 +630,7 @@ async def test_audit_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
             f"in {seconds:.1f} s of walking; per check: {per_check}"
             f"; plot_audit {'present' if PLOT_AUDIT.exists() else 'absent'}"
         )
-    assert screens == sum(shots_expected(n) for n in BUILTINS) == 6 * 39 + 9
+    assert screens == sum(shots_expected(n) for n in BUILTINS) == 6 * (39 + 7) + 9
     assert sum(_RUNS[(n, "cut")] for n in BUILTINS) == screens
     assert sum(_RUNS[(n, "borders")] for n in BUILTINS) == screens
 

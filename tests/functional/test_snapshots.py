@@ -90,3 +90,10 @@ def test_english_quiz_feedback(snap_compare, size) -> None:
         await pilot.press("enter")
 
     assert snap_compare(app, run_before=answer, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [pytest.param((80, 24), id="80x24")])
+def test_textbook_fine_hidden_delta(snap_compare, size) -> None:
+    """Fine stepping at δ of h1: h1 marked, the δs above and w5, w7 marked, each δ beside."""
+    app = BackpropApp(load_builtin("textbook-2-2-2"), fine=True)
+    assert snap_compare(app, press=["space"] * 9, terminal_size=size)

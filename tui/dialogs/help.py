@@ -37,6 +37,10 @@ READING = (
         "to the digits its title states."
     ),
     N_('Chain rule: "?" marks a factor not computed yet.'),
+    N_(
+        "Fine steps (d): ▶ marks the neuron (or parameter) just computed and • what it read; "
+        "each δ = ∂J/∂z stays beside its neuron."
+    ),
     N_("In a dialog tab moves between its parts, enter confirms and esc closes."),
 )
 

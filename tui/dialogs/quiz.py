@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 from core.stepping.session import Snapshot
-from core.teaching.quiz import Grade, Question, grade, parse_answer
+from core.teaching.quiz import Grade, Question, grade, parse_answer, subject
 from core.text.format import fmt, wrap
 from core.text.i18n import N_, _
 from tui.dialogs.base import Dialog
@@ -28,7 +28,7 @@ class QuizScreen(Dialog[Grade | None]):
         self.result: Grade | None = None
 
     def compose(self) -> ComposeResult:
-        name = self.snap.scenario.param_names[self.index]
+        name = subject(self.snap, self.index, self.question)
         with Vertical(id="quiz-box") as box:
             # The Training panel counts updates done (step 0 until the first update shows);
             # the question is about the update that leads on from there.
@@ -40,10 +40,18 @@ class QuizScreen(Dialog[Grade | None]):
             )
             if self.question is Question.GRADIENT:
                 what = _("Predict the gradient before the backward pass shows it:")
+            elif self.question is Question.VALUE:
+                what = _("Predict the neuron's value before the forward pass shows it:")
+            elif self.question is Question.DELTA:
+                what = _("Predict δ = ∂J/∂z before the backward pass shows it:")
             else:
                 what = _("Predict the new value before the update shows it:")
+            prompt = self.question.prompt(name)
+            n = len(self.snap.scenario.samples)
+            if n > 1 and self.question in (Question.VALUE, Question.DELTA):
+                prompt += "   " + _("(sample {k} of {n})").format(k=self.sample + 1, n=n)
             yield Label(self.t(what))
-            yield Label(self.t(self.question.prompt(name)), id="quiz-prompt")
+            yield Label(self.t(prompt), id="quiz-prompt")
             yield Input(id="quiz-input")
             yield Static("", id="quiz-feedback")
 

@@ -9,7 +9,15 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from core.stepping.session import Phase, Snapshot
-from core.teaching.explain import COMPACT_LEVELS, Explanation, Line, explain, render
+from core.teaching.explain import (
+    COMPACT_LEVELS,
+    Explanation,
+    Line,
+    explain,
+    explain_substep,
+    render,
+    render_substep,
+)
 from core.text.format import fmt, to_ascii, width_of, wrap
 from core.text.i18n import _
 from tui.panels.lesson_panel import LessonPanel
@@ -84,6 +92,15 @@ class ChainRulePanel(VerticalScroll):
     def _lines_for(
         self, ex: Explanation, width: int, order: tuple[str, ...], level: int
     ) -> list[Line]:
+        snap = self.snapshot
+        if snap is not None and snap.fine and "chain" in order:
+            # Fine stepping: the selected parameter's chain points to the δ step it reuses.
+            at = order.index("chain") + 1
+            order = (*order[:at], "delta", *order[at:])
+        step = None if snap is None else snap.current
+        here = (ex.param.layer, ex.param.to)
+        if step is not None and step.kind == "forward" and (step.layer, step.index) == here:
+            order = tuple(o for o in order if o != "forward")  # the sub-step shows it above
         lines = render(ex, width, order, compact=level)
         if not self.ascii_only:
             return lines
@@ -126,6 +143,20 @@ class ChainRulePanel(VerticalScroll):
                 k=self.sample + 1, n=n, xs=xs, ys=ys
             )
             head += [[(line, "plain")] for line in wrap(self._t(text), width)]
+        step = explain_substep(snap, self.sample)
+        if step is not None:
+            # Fine stepping: what the sub-step just done computed comes first.
+            shown = render_substep(step, width)
+            narrower = width
+            for _attempt in range(4 if self.ascii_only else 0):
+                widest = max(
+                    (width_of(to_ascii("".join(s[0] for s in ln))) for ln in shown), default=0
+                )
+                if widest <= width or narrower <= 20:
+                    break
+                narrower = max(narrower - (widest - width), 20)
+                shown = render_substep(step, narrower)
+            head += [*shown, [("", "plain")]]
         lines = head + self._layout(ex, width, self._room() - len(head), snap.phase)
         title = _("Chain rule · {name}").format(name=ex.param.name)
         if self.has_class("-maximized"):

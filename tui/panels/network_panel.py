@@ -13,7 +13,7 @@ from textual.widget import Widget
 
 from core.stepping.session import Snapshot
 from core.teaching.depth import bar_levels, layer_sizes
-from core.teaching.explain import chain_path
+from core.teaching.explain import Flow, chain_path, substep_flow
 from core.text.format import MINUS, compact, to_ascii, width_of
 from core.text.i18n import _
 from tui.panels.titles import set_titles
@@ -31,6 +31,9 @@ SHORT_TABLE_ROWS = 6
 SHORT_BELOW = 32  # terminal rows: the app's -tall breakpoint
 MIN_TABLE_ROWS = 3  # fewer rows of parameters than this: the neurons flow instead
 FLOW_ROWS = 4  # flowed neurons take at most this many rows
+# Fine stepping marks, never by colour alone: the neuron (or parameter) being computed, and
+# what it reads (the inputs it sums; in the backward pass the δs above, through their weights).
+CURRENT, READ = "▶", "•"
 BARS = "▁▂▃▄▅▆▇█"  # depth.bar_levels 1..8
 ASCII_BARS = "_.:-=+%#"  # the same levels for terminals without block glyphs: more ink, larger
 
@@ -182,7 +185,7 @@ class NetworkPanel(Widget):
         parts = [name, _signed(snap.params[index], value_digits)]
         if not info.trainable:
             parts.append(_("fixed"))
-        elif snap.shows_gradients:
+        elif snap.shows_gradient(index):
             parts.append("∂" + _signed(snap.evaluation.grads[index], grad_digits))
         style = "bold" if on_path else ""
         if index == self.selected:
@@ -199,16 +202,29 @@ class NetworkPanel(Widget):
         digits = LEVELS[level][0]
         if layer == 0:
             value = _signed(snap.scenario.samples[self.sample].x[k], digits)
-        elif snap.shows_activations:
+        elif snap.shows_value(layer, k):
             value = _signed(trace.a[layer][k], digits)
         else:
             value = "?"
         return Cell(self._t(f"{name} {value}"), "bold underline" if on_path else "")
 
+    def _mark(self, flow: Flow | None, neuron: tuple[int, int]) -> str:
+        if flow is None:
+            return " "
+        return CURRENT if neuron in flow.current else READ if neuron in flow.read else " "
+
+    def _delta_text(self, snap: Snapshot, layer: int, k: int, level: int) -> str:
+        """Fine stepping: the neuron's δ once computed (this sample's), which stays beside it."""
+        if not snap.fine or not snap.shows_delta(layer, k):
+            return ""
+        delta = snap.evaluation.samples[self.sample].delta[layer][k]
+        return self._t("δ" + _signed(delta, LEVELS[level][1]))
+
     def _graph(self, snap: Snapshot, level: int) -> list[list[Cell]]:
         """Each neuron beside a bracket of what it sums: its weighted inputs, then its bias."""
         net = snap.scenario.architecture
         path_neurons, path_params = self._styles(snap)
+        flow = substep_flow(snap)
         columns: list[Column] = [
             [
                 [self._neuron_cell(snap, 0, i, (0, i) in path_neurons, level)]
@@ -229,34 +245,55 @@ class NetworkPanel(Widget):
                     if r < len(terms):
                         index = terms[r]
                         cell = self._param_cell(snap, index, index in path_params, level, True)
-                        edges.append([cell, Cell(self._t(_bracket(r, len(terms))))])
+                        bracket = _bracket(r, len(terms))
+                        if flow is not None and index == flow.param:
+                            bracket, cell = CURRENT + bracket[1:], _bold(cell)
+                        elif flow is not None and index in flow.params:
+                            bracket, cell = READ + bracket[1:], _bold(cell)
+                        edges.append([cell, Cell(self._t(bracket))])
                     else:
                         edges.append([Cell("")])
                 on_path = (layer, j) in path_neurons
-                rows: Column = [[self._neuron_cell(snap, layer, j, on_path, level)]]
+                # The mark takes the gap before the neuron: the drawing is no wider for it.
+                mark = self._mark(flow, (layer, j))
+                neuron = self._neuron_cell(snap, layer, j, on_path, level)
+                style = (
+                    neuron.style if mark == " " else "bold reverse" if mark == CURRENT else "bold"
+                )
+                rows: Column = [
+                    [Cell(self._t(mark), "" if mark == " " else "bold"), Cell(neuron.text, style)]
+                ]
                 if is_output:
                     target = snap.scenario.samples[self.sample].y[j]
                     target_text = f"{net.target_name(j)} {_signed(target, LEVELS[level][0])}"
                     rows.append(
                         [
+                            Cell(" "),
                             Cell(
                                 self._t(target_text),
                                 "dim",
-                            )
+                            ),
                         ]
                     )
-                rows += [[Cell("")] for _row in range(block - len(rows))]
+                delta = self._delta_text(snap, layer, j, level)
+                if delta and len(rows) < block:
+                    rows.append([Cell(" "), Cell(delta, "italic")])
+                elif delta:  # no row to spare: beside the neuron's value
+                    rows[0] = [*rows[0], Cell(" " + delta, "italic")]
+                rows += [[Cell(" ")] for _row in range(block - len(rows))]
                 neurons += rows
             columns += [_align(edges), neurons]
-        return _join(columns, gap=1)
+        # No gap between a bracket and the neurons: their cells begin with the mark's place.
+        return _join(columns, gaps=[0 if n % 2 else 1 for n in range(len(columns))])
 
     def _table(self, snap: Snapshot, width: int, budget: int) -> tuple[list[list[Cell]], int]:
         """For networks too big to draw: parameters in columns, in at most `budget` rows (the
         numbers shortened to fit them, else a window around the selection); and the level."""
         _neurons, path_params = self._styles(snap)
+        flow = substep_flow(snap)
         for level in range(len(LEVELS)):
             cells = [
-                self._param_cell(snap, i, i in path_params, level, True)
+                self._marked(flow, self._param_cell(snap, i, i in path_params, level, True))
                 for i in range(len(snap.params))
             ]
             per_row, widths = _columns(cells, width)
@@ -273,7 +310,9 @@ class NetworkPanel(Widget):
         room = max(1, budget - lead - 1)
         first = 0
         if lead + table_rows > budget:
-            first = min(max(0, self.selected // per_row - room // 2), table_rows - room)
+            # Fine stepping's gradient is where the eye goes; else the selected parameter.
+            focus = self.selected if flow is None or flow.param is None else flow.param
+            first = min(max(0, focus // per_row - room // 2), table_rows - room)
             shown = cells[first * per_row : (first + room) * per_row]
             param_names = snap.scenario.param_names
             note = _("{n} parameters; showing {a}–{b} (tab moves)").format(
@@ -293,12 +332,22 @@ class NetworkPanel(Widget):
             rows.append(row[:-1])
         return rows, level
 
+    def _marked(self, flow: Flow | None, cell: Cell) -> Cell:
+        """A table's parameter with the fine-stepping mark in front, if it has one."""
+        if flow is None or cell.param is None:
+            return cell
+        mark = CURRENT if cell.param == flow.param else READ if cell.param in flow.params else ""
+        if not mark:
+            return cell
+        return Cell(self._t(mark) + cell.text, _bold(cell).style, cell.param, cell.parts)
+
     def _neuron_rows(self, snap: Snapshot, level: int, width: int, flow: bool) -> list[str]:
         """The neurons' values: a row per layer, or (`flow`) every layer on as few rows as the
         width allows, layers set apart by │."""
         net = snap.scenario.architecture
+        marks = substep_flow(snap)
         layers = [
-            [self._neuron_cell(snap, layer, k, False, level).text for k in range(net.sizes[layer])]
+            [self._neuron_text(snap, layer, k, level, marks) for k in range(net.sizes[layer])]
             for layer in range(1, net.depth + 1)
         ]
         if flow:
@@ -318,6 +367,16 @@ class NetworkPanel(Widget):
         else:
             lines = ["  ".join(names) for names in layers]
         return [line if cell_len(line) <= width else line[: width - 1] + "…" for line in lines]
+
+    def _neuron_text(
+        self, snap: Snapshot, layer: int, k: int, level: int, flow: Flow | None
+    ) -> str:
+        text = self._neuron_cell(snap, layer, k, False, level).text
+        if not snap.fine:
+            return text
+        delta = self._delta_text(snap, layer, k, level)
+        mark = self._mark(flow, (layer, k)).strip()
+        return self._t(mark) + text + (" " + delta if delta else "")
 
     def _assemble(self, rows: list[list[Cell]]) -> Text:
         self._hits = []
@@ -398,16 +457,23 @@ def _align(column: Column) -> Column:
     return [[Cell(_pad(r[0].text, lead), r[0].style, r[0].param), *r[1:]] for r in lined]
 
 
-def _join(columns: list[Column], gap: int) -> list[list[Cell]]:
+def _bold(cell: Cell) -> Cell:
+    style = cell.style if "reverse" in cell.style else "bold"
+    return Cell(cell.text, style, cell.param, cell.parts)
+
+
+def _join(columns: list[Column], gaps: list[int]) -> list[list[Cell]]:
     height = max(len(c) for c in columns)
     widths = [max((_row_width(r) for r in c), default=0) for c in columns]
     rows: list[list[Cell]] = []
     for y in range(height):
         row: list[Cell] = []
         for n, (col, width) in enumerate(zip(columns, widths)):
-            cells = col[y] if y < len(col) else [Cell("")]
+            # A column after a gapless one begins with its mark's place, rows past its end too.
+            blank = " " if n and gaps[n - 1] == 0 else ""
+            cells = col[y] if y < len(col) else [Cell(blank)]
             row += cells
             if n < len(columns) - 1:  # no gap after the last column: a column more may fit
-                row.append(Cell(" " * (width - _row_width(cells) + gap)))
+                row.append(Cell(" " * (width - _row_width(cells) + gaps[n])))
         rows.append(row)
     return rows

@@ -5,6 +5,8 @@ and step are in the border title, the quiz score and what to do after divergence
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -129,7 +131,28 @@ class TrainingPanel(Vertical):
             below.append(_("− lowers lr · u undoes"))
         self.border_subtitle = self._t(" · ".join(below))
 
+    def _fine_line(self, snap: Snapshot, add: Callable[[str, str], None]) -> None:
+        """Fine stepping: where in the step this is, e.g. `backward · δ of h2 · 4 of 12`."""
+        step = snap.current
+        add(_(PHASE_NAMES[snap.phase]), "reverse bold")
+        if step is None or snap.plan is None:
+            phase = _(PHASE_NAMES[snap.phase])
+            for rest in (_("fine steps: space moves one"), _("fine steps")):
+                if self._fits(phase + " · " + rest):
+                    break
+            add(" · " + rest, "")
+            return
+        k, n = snap.plan.counts(snap.substep)
+        where = " · " + _("{k} of {n}").format(k=k, n=n)
+        label = " · " + step.label
+        phase = _(PHASE_NAMES[snap.phase])
+        for rest in (label + where, label, where):
+            if self._fits(phase + rest):
+                break
+        add(rest, "bold")
+
     def _refresh_body(self) -> None:
+
         snap = self.snapshot
         if snap is None or not self.is_mounted:
             return
@@ -139,11 +162,16 @@ class TrainingPanel(Vertical):
         def add(text: str, style: str = "") -> None:
             out.append(self._t(text), style)
 
-        for p in PHASES:
-            style = "reverse bold" if p is snap.phase else ("" if _done(snap.phase, p) else "dim")
-            add(_(PHASE_NAMES[p]), style)
-            if p is not PHASES[-1]:
-                add(" ")
+        if snap.fine:
+            self._fine_line(snap, add)
+        else:
+            for p in PHASES:
+                style = (
+                    "reverse bold" if p is snap.phase else ("" if _done(snap.phase, p) else "dim")
+                )
+                add(_(PHASE_NAMES[p]), style)
+                if p is not PHASES[-1]:
+                    add(" ")
         add("\n" + self._loss_line(snap))
         text, style, detail = self._status_line(snap)
         add("\n" + text, style)
