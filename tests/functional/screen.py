@@ -199,4 +199,13 @@ async def press_and_capture(pilot: Pilot[Any], label: str, *keys: str) -> Shot:
     if keys:
         await pilot.press(*keys)
     await settle(pilot)
-    return capture(pilot.app, label)
+    shot = capture(pilot.app, label)
+    # Under load the footer's keys can exist a frame before they are painted: wait for them.
+    for _ in range(20):
+        if not (shot.state.get("footer_keys") and "footer" in shot.panels):
+            break
+        if shot.row(shot.panels["footer"].region.y).strip():
+            break
+        await pilot.pause(0.05)
+        shot = capture(pilot.app, label)
+    return shot
