@@ -125,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--format",
-        choices=("table", "csv", "json", "markdown"),
-        help="format of the printed trace: table (default), csv, json or markdown",
+        choices=("table", "csv", "json", "markdown", "pytorch"),
+        help="format of the printed trace: table (default), csv, json or markdown; pytorch: "
+        "a PyTorch script that trains the same run and prints its JSON trace",
     )
     parser.add_argument(
         "--explain",
