@@ -31,6 +31,7 @@ BUILTINS = (
     "textbook-2-2-2",
     "xor",
     "deep-sigmoid",
+    "narrow-valley",
 )
 DEFAULT = "single-weight"
 MAX_FILE_BYTES = 256 * 1024
