@@ -32,6 +32,7 @@ from typing import Protocol, TextIO
 
 from core.model.kernel import CHECK, UNSUPPORTED, Limits, RunResult, delta_columns, trainer_for
 from core.model.network import apply_update, evaluate
+from core.model.optimizers import OptimizerState
 from core.model.scenario import Scenario
 from core.stepping.history import checkpoint_interval
 from core.stepping.session import (
@@ -42,11 +43,14 @@ from core.stepping.session import (
     Session,
     Status,
     StatusKind,
+    update_batch,
+    update_params,
 )
 from core.text.i18n import _
 
 FORMATS = ("csv", "json")
 CHUNK = 2048  # steps computed between two writes (and between two looks for Ctrl+C)
+
 
 class Writable(Protocol):
     """Where a trace goes: a text stream, or anything with its write."""
@@ -142,8 +146,18 @@ class _Run:
         self.status = session.status()
         self.taken = 0
         self.limits = Limits(LOSS_BLOWUP * max(ev.loss, 1.0), PARAM_LIMIT, STEP_BLOWUP)
-        self.trainer = trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
+        self.state = session.snapshot.optimizer_state  # the optimizer's, after `taken` steps
+        self.stateful = scenario.optimizer.stateful
+        self.trainer = (
+            trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
+            if scenario.optimizer.plain
+            else None
+        )
         self.data = None if self.trainer is None else self.trainer.pack(scenario.samples)
+
+    def row(self, params: tuple[float, ...], state: OptimizerState) -> tuple[float, ...]:
+        """The session's history row of these values (θ, then any optimizer state)."""
+        return (*params, *state.flat()) if self.stateful else params
 
     def chunks(
         self, steps: int, rows: bool | None, interrupted: Callable[[], bool]
@@ -172,13 +186,15 @@ class _Run:
                 ).grads
             if result.reason == CHECK:
                 assert result.before is not None
-                self.status = judge(self.scenario, self.lr, result.before, result.params)
+                after = self.row(result.params, self.state)
+                self.status = judge(self.scenario, self.lr, result.before, after)
             else:
                 self.status = Status()
             yield chunk
         if self.taken and self.status.kind is not StatusKind.DIVERGED:
             # The last step passed the divergence test: only the convergence test is left.
-            self.status = judge(self.scenario, self.lr, self.params, self.params)
+            last = self.row(self.params, self.state)
+            self.status = judge(self.scenario, self.lr, last, last)
 
     def _kernel(self, count: int, put: Callable[[Row], None] | None) -> RunResult | None:
         if self.trainer is None or self.data is None:
@@ -204,8 +220,17 @@ class _Run:
         lim = self.limits
         big = max(abs(p) for p in params)
         for k in range(1, count + 1):
-            before = params
-            ev = evaluate(net, sc.loss, apply_update(params, grads, self.lr, trainable), sc.samples)
+            before, state = params, self.state
+            if sc.optimizer.plain:
+                new = apply_update(params, grads, self.lr, trainable)
+            else:  # the update's gradient is its batch's; the row's, the data set's
+                batch = update_batch(sc, state)
+                used = grads
+                if len(batch) < len(sc.samples):
+                    part = sc.samples[batch.start : batch.stop]
+                    used = evaluate(net, sc.loss, params, part).grads
+                new, self.state = update_params(sc, params, used, self.lr, state)
+            ev = evaluate(net, sc.loss, new, sc.samples)
             params, grads = ev.params, ev.grads
             if put is not None:
                 deltas = ev.deltas if self.extra else ()
@@ -220,20 +245,21 @@ class _Run:
                 and biggest <= lim.param_limit
                 and jump <= lim.step_blowup * (1.0 + big)
             ):
-                return RunResult(k, params, CHECK, before)
+                return RunResult(k, params, CHECK, self.row(before, state))
             big = biggest
         return RunResult(count, params, 0)
 
 
 def judge(scenario: Scenario, lr: float, before: Sequence[float], after: Sequence[float]) -> Status:
-    """The session's status after the step from `before` to `after`, from the session's own
-    divergence and convergence tests (a session restored at that step)."""
-    n = len(after)
+    """The session's status after the step from `before` to `after` (history rows: θ, then
+    any optimizer state), from the session's own divergence and convergence tests (a session
+    restored at that step)."""
+    n = len(scenario.initial_params)
     interval = checkpoint_interval(n, len(scenario.samples))
     start = evaluate(
         scenario.architecture, scenario.loss, scenario.initial_params, scenario.samples
     ).loss
-    end = evaluate(scenario.architecture, scenario.loss, after, scenario.samples).loss
+    end = evaluate(scenario.architecture, scenario.loss, after[:n], scenario.samples).loss
     stored = array("d", (*before, *after) if interval == 1 else before)
     session = Session.restore(
         scenario,
@@ -324,7 +350,12 @@ class _Json(_Format):
     def header(self, lr: float) -> str:
         sc = self.scenario
         top = json.dumps(
-            {"scenario": sc.name, "learning_rate": lr, "loss": sc.loss.name},
+            {
+                "scenario": sc.name,
+                "learning_rate": lr,
+                "loss": sc.loss.name,
+                "optimizer": sc.optimizer.settings(),
+            },
             ensure_ascii=False,
             indent=2,
             allow_nan=False,

@@ -49,6 +49,20 @@ class OptimizerConfig:
         return shown
 
 
+SYMBOLS = {"momentum": "μ", "alpha": "α", "beta1": "β1", "beta2": "β2", "eps": "ε"}
+
+
+def describe(config: OptimizerConfig) -> str:
+    """One line: "adam (β1 0.9, β2 0.999, ε 1e-08), weight decay 0.01, batches of 2"."""
+    settings = ", ".join(f"{SYMBOLS[k]} {getattr(config, k)!r}" for k in SETTINGS[config.name])
+    text = f"{config.name} ({settings})" if settings else config.name
+    if config.weight_decay:
+        text += f", weight decay {config.weight_decay!r}"
+    if config.batch_size:
+        text += f", batches of {config.batch_size}"
+    return text
+
+
 # Per parameter, in order; p is θ, g the gradient (after weight decay), t the update's number
 # (1 for the first), the rest the optimizer's slots and settings.
 UPDATES: dict[str, tuple[tuple[str, str], ...]] = {

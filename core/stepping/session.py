@@ -152,6 +152,26 @@ def update_params(
     return optimizers.step(config, params, grads, lr, trainable, state)
 
 
+def split_row(scenario: Scenario, row: Sequence[float]) -> tuple[tuple[float, ...], OptimizerState]:
+    """A history row's θ and optimizer state (a stateless optimizer's is always fresh)."""
+    config, n = scenario.optimizer, len(scenario.initial_params)
+    params = tuple(row[:n])
+    if len(row) == n:
+        return params, optimizers.initial_state(config, n)
+    return params, optimizers.from_flat(config, n, row[n:])
+
+
+def update_row(
+    scenario: Scenario, row: Sequence[float], lr: float
+) -> tuple[Evaluation, OptimizerState, tuple[float, ...], OptimizerState]:
+    """The update from a history row, as the session made it: the evaluation and state it
+    started from, and the values and state it produced."""
+    params, state = split_row(scenario, row)
+    ev = evaluate(scenario.architecture, scenario.loss, params, scenario.samples)
+    new, after = update_params(scenario, params, update_grads(scenario, ev, state), lr, state)
+    return ev, state, new, after
+
+
 @dataclass
 class _Position:
     """Where the session was before a move, enough to go back there exactly."""
