@@ -14,7 +14,9 @@ from core.files.persist import dumps, loads
 from core.model.network import evaluate
 from core.model.optimizers import OPTIMIZER_NAMES, OptimizerConfig, batch_range
 from core.model.scenario import Scenario
-from core.stepping.session import Phase, Session
+from core.stepping.session import Phase, Session, Snapshot
+from core.teaching import quiz
+from core.teaching.explain import explain, plain, render
 
 
 def with_optimizer(name: str, scenario: str = "single-weight", **settings: Any) -> Scenario:
@@ -259,3 +261,69 @@ def test_bad_optimizer_settings_are_one_line_errors(table: str, message: str) ->
     with pytest.raises(ScenarioError) as err:
         parse(STORY + "[optimizer]\n" + table + "\n", "t.toml")
     assert f"t.toml: {message}" in str(err.value) and "\n" not in str(err.value)
+
+
+# -- the update written out, and the quiz ------------------------------------------------------
+
+
+def update_text(snap: Snapshot, index: int = 0) -> list[str]:
+    return plain(render(explain(snap, index), sections=["update"]))
+
+
+def test_momentums_update_is_written_out_with_its_numbers() -> None:
+    session = Session(with_optimizer("momentum"))
+    assert update_text(session.step()) == [
+        "v ← μ·v + ∂J/∂w = 0.9·0 + 2.1 = 2.1",
+        "w ← w − lr·v = 0.8 − 0.1·2.1 = 0.59",
+    ]
+    lines = update_text(session.step())
+    assert lines[0] == "v ← μ·v + ∂J/∂w = 0.9·2.1 + 1.155 = 3.045"
+    assert lines[1] == "w ← w − lr·v = 0.59 − 0.1·3.045 = 0.2855"
+
+
+def test_adams_lines_are_its_published_moments_at_step_two() -> None:
+    session = Session(with_optimizer("adam", weight_decay=0.5))
+    session.step()
+    snap = session.step()
+    ex = explain(snap, 0)
+    b1, b2, lam = 0.9, 0.999, 0.5
+    w0, w1 = 0.8, session.snapshot.history.params_at(1)[0]
+    g0, g1 = 2.1 + lam * w0, story_grad(w1) + lam * w1
+    m = b1 * (1 - b1) * g0 + (1 - b1) * g1
+    v = b2 * (1 - b2) * g0 * g0 + (1 - b2) * g1 * g1
+    values = {eq.lhs: eq.value for eq in ex.optimizer}
+    assert [eq.lhs for eq in ex.optimizer] == ["g", "m", "v", "m̂", "v̂"]
+    assert close(values["g"], g1) and close(values["m"], m) and close(values["v"], v)  # type: ignore[arg-type]
+    assert close(values["m̂"], m / (1 - b1**2)) and close(values["v̂"], v / (1 - b2**2))  # type: ignore[arg-type]
+    assert ex.update.value == snap.params[0]
+    assert update_text(snap)[0].startswith("g = ∂J/∂w + λ·w = ")
+
+
+def test_a_batchs_gradient_is_the_one_written_out() -> None:
+    session = Session(with_optimizer("sgd", "xor", batch_size=3))
+    session.step()
+    snap = session.step()  # the second batch: sample 4 alone
+    lines = update_text(snap)
+    assert lines[0].startswith("∂J_B/∂w1 = mean of ∂L/∂w1 over batch 2/2: sample 4")
+    assert explain(snap, 0).update.formula == "w1 − lr·∂J_B/∂w1"
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_every_optimizers_written_update_and_quiz_answer_are_the_sessions(name: str) -> None:
+    sc = with_optimizer(name, "xor", batch_size=3, weight_decay=0.01)
+    session = Session(sc)
+    session.run(5)
+    for _ in range(3):
+        snap = session.advance()
+    assert snap.phase is Phase.BACKWARD
+    answers = [quiz.expected(snap, i, quiz.Question.NEW_VALUE) for i in range(len(snap.params))]
+    done = session.advance()
+    assert answers == list(done.params)
+    for i in range(len(done.params)):
+        assert explain(done, i).update.value == done.params[i]
+    plain_step = snap.params[0] - snap.learning_rate * snap.evaluation.grads[0]
+    graded = quiz.grade(snap, 0, quiz.Question.NEW_VALUE, plain_step)
+    if not quiz._same(snap, 0, quiz.Question.NEW_VALUE, plain_step, answers[0]):
+        near_old = quiz._same(snap, 0, quiz.Question.NEW_VALUE, plain_step, snap.params[0])
+        assert graded.mistake is not None
+        assert graded.mistake.key == ("not_updated" if near_old else "plain_step")
