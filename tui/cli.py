@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import re
@@ -317,7 +318,7 @@ def _with_optimizer(scenario: Scenario, args: argparse.Namespace) -> Scenario:
             f"give 0 (all of them) to {samples}, got {args.batch_size}"
         )
     try:
-        return with_optimizer(
+        changed = with_optimizer(
             scenario,
             "the command line",
             name=args.optimizer,
@@ -326,6 +327,10 @@ def _with_optimizer(scenario: Scenario, args: argparse.Namespace) -> Scenario:
         )
     except ScenarioError as err:
         fail(str(err))
+    if changed.optimizer != scenario.optimizer:
+        # A scenario's lessons quote its own run's numbers, which another optimizer changes.
+        changed = dataclasses.replace(changed, lessons={})
+    return changed
 
 
 def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from core.model.optimizers import batch_count
 from core.stepping.session import Phase, Snapshot, StatusKind
 from core.teaching.quiz import Score
 from core.text.format import fmt, to_ascii, width_of, wrap
@@ -77,16 +78,20 @@ class TrainingPanel(Vertical):
 
     def _loss_line(self, snap: Snapshot) -> str:
         lr = fmt(snap.learning_rate)
+        # Another optimizer than plain descent goes first: "adam · lr 0.1 · loss J 0.49".
+        config = snap.scenario.optimizer
+        ahead = "" if config.plain else config.name + ("+wd" if config.weight_decay else "") + " · "
         if snap.shows_loss:
             loss, template = snap.evaluation.loss, _("lr {lr} · loss J {loss}")
         elif snap.step:
             loss, template = snap.history.losses[snap.step - 1], _("lr {lr} · last step's J {loss}")
         else:
-            return _("lr {lr} · loss J ?").format(lr=lr)
-        for digits in DIGITS:
-            line = template.format(lr=lr, loss=fmt(loss, digits))
-            if self._fits(line):
-                break
+            return ahead + _("lr {lr} · loss J ?").format(lr=lr)
+        for prefix in dict.fromkeys((ahead, "")):
+            for digits in DIGITS:
+                line = prefix + template.format(lr=lr, loss=fmt(loss, digits))
+                if self._fits(line):
+                    return line
         return line
 
     def _status_line(self, snap: Snapshot) -> tuple[str, str, str]:
@@ -119,6 +124,17 @@ class TrainingPanel(Vertical):
             name = name.rstrip() + "…"
         self.border_title = self._t(name + step)
         below = []
+        config = snap.scenario.optimizer
+        if config.batch_size and config.batch_size < len(snap.scenario.samples):
+            # Which batch the shown update takes its gradient from; J is still all samples'.
+            count = batch_count(len(snap.scenario.samples), config.batch_size)
+            below.append(
+                _("batch {k}/{count} · J: all {n}").format(
+                    k=snap.batch.start // config.batch_size + 1,
+                    count=count,
+                    n=len(snap.scenario.samples),
+                )
+            )
         if self.quiz:
             below.append(
                 _("quiz: {right}/{asked} right").format(
