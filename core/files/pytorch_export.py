@@ -8,6 +8,7 @@ The text is plain ASCII: text from the scenario goes in as escaped string litera
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 
@@ -265,7 +266,10 @@ def _optimizer(opt: OptimizerConfig) -> str:
         else ""
     )
     return (
-        f'OPTIMIZER = "{opt.name}"  # {what}\n{decay}optimizer = {call}\n\n'
+        f"# The optimizer, {what}\n{decay}"
+        "# Its settings as backprop-tui names them, printed with the trace:\n"
+        f"OPTIMIZER = {json.dumps(opt.settings())}\n"
+        f"optimizer = {call}\n\n"
         f"BATCH_SIZE = {opt.batch_size!r}  # samples per update; 0: the whole data set\n\n\n"
         + _BATCHES
     )
