@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from core.model.optimizers import OPTIMIZER_NAMES
+from core.model.scenario import Scenario
 from core.stepping.session import Session, Snapshot
 from core.text.format import fmt
 from core.text.i18n import _
@@ -54,19 +55,28 @@ def parse_change(kind: str, text: str, samples: int) -> Change:
     raise ValueError(f"unknown change {kind!r}")
 
 
-def branch_session(snap: Snapshot, change: Change) -> Session:
-    """A new run from the snapshot's current values, with the change made (at its step 0)."""
-    scenario = dataclasses.replace(snap.scenario, initial_params=snap.params)
-    lr = snap.learning_rate
-    if change.kind == "lr":
-        lr = float(change.value)
-    elif change.kind == "optimizer":
-        optimizer = dataclasses.replace(scenario.optimizer, name=str(change.value))
-        scenario = dataclasses.replace(scenario, optimizer=optimizer)
+def branch_scenario(scenario: Scenario, params: tuple[float, ...], change: Change) -> Scenario:
+    """The scenario a branch trains: it starts from `params`, with an optimizer changed."""
+    # Its lessons go: they quote the numbers of the scenario's own run, from its start.
+    scenario = dataclasses.replace(scenario, initial_params=params, lessons={})
+    optimizer = scenario.optimizer
+    if change.kind == "optimizer":
+        optimizer = dataclasses.replace(optimizer, name=str(change.value))
     elif change.kind == "batch":
-        optimizer = dataclasses.replace(scenario.optimizer, batch_size=int(change.value))
-        scenario = dataclasses.replace(scenario, optimizer=optimizer)
-    return Session(scenario, lr)
+        optimizer = dataclasses.replace(optimizer, batch_size=int(change.value))
+    return dataclasses.replace(scenario, optimizer=optimizer)
+
+
+def branch_session(snap: Snapshot, change: Change) -> Session:
+    """A new run from the snapshot's current values, with the change made (at its step 0).
+
+    The optimizer's state (velocity, m and v, its update count) goes on with it, as it would
+    in torch with a param group's rate or the batches changed; another optimizer starts fresh.
+    """
+    lr = float(change.value) if change.kind == "lr" else snap.learning_rate
+    state = None if change.kind == "optimizer" else snap.optimizer_state
+    scenario = branch_scenario(snap.scenario, snap.params, change)
+    return Session.starting_at(scenario, snap.params, state, lr)
 
 
 @dataclass

@@ -156,3 +156,61 @@ def test_parse_change_reads_what_a_student_types(kind: str, text: str, wanted: C
 def test_parse_change_refuses_bad_values(kind: str, text: str) -> None:
     with pytest.raises(ValueError):
         parse_change(kind, text, samples=4)
+
+
+def test_a_momentum_branch_starts_with_no_velocity_and_follows_torchs_rule() -> None:
+    runs = story_runs(2)
+    w = runs.session.snapshot.params[0]
+    runs.branch(Change("optimizer", "momentum"))
+    v = 0.0
+    for _ in range(3):
+        snap = runs.session.step()
+        v = 0.9 * v + (4.5 * w - 1.5)  # torch.optim.SGD: v ← μ·v + g (dampening 0), θ ← θ − lr·v
+        w -= 0.1 * v
+        assert snap.params[0] == pytest.approx(w, rel=1e-12)
+
+
+def test_a_rate_branch_of_a_momentum_run_keeps_its_velocity() -> None:
+    from core.model.optimizers import OptimizerConfig
+
+    scenario = dataclasses.replace(
+        load_builtin("single-weight"), optimizer=OptimizerConfig("momentum")
+    )
+    runs = Runs(Session(scenario))
+    w, v = 0.8, 0.0
+    for _ in range(2):
+        runs.session.step()
+        v = 0.9 * v + (4.5 * w - 1.5)
+        w -= 0.1 * v
+    runs.branch(Change("lr", 0.05))
+    for _ in range(2):
+        snap = runs.session.step()
+        v = 0.9 * v + (4.5 * w - 1.5)  # the velocity built up before the branch goes on
+        w -= 0.05 * v
+        assert snap.params[0] == pytest.approx(w, rel=1e-12)
+
+
+def test_a_batch_branch_steps_on_consecutive_batches() -> None:
+    from core.model.network import evaluate
+
+    scenario = load_builtin("xor")
+    runs = Runs(Session(scenario))
+    runs.branch(Change("batch", 2))
+    params = list(runs.session.snapshot.params)
+    lr, h = runs.session.learning_rate, 1e-6
+    for k in range(3):  # batches: samples 0-1, 2-3, then 0-1 again
+        part = scenario.samples[2 * (k % 2) : 2 * (k % 2) + 2]
+
+        def j(p: list[float], part: tuple = part) -> float:  # type: ignore[type-arg]
+            return evaluate(scenario.architecture, scenario.loss, p, part).loss
+
+        grads = []
+        for i in range(len(params)):  # central differences of the batch's mean loss
+            up, down = list(params), list(params)
+            up[i] += h
+            down[i] -= h
+            grads.append((j(up) - j(down)) / (2 * h))
+        trained = scenario.architecture.trainable
+        params = [p - lr * g if t else p for p, g, t in zip(params, grads, trained)]
+        snap = runs.session.step()
+        assert snap.params == pytest.approx(params, abs=1e-8)

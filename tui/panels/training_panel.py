@@ -36,6 +36,8 @@ class TrainingPanel(Vertical):
     quiz: reactive[bool] = reactive(False)
     score: reactive[Score] = reactive(Score())
     ascii_only: reactive[bool] = reactive(False)
+    run_line: reactive[str] = reactive("")  # with branches: which run the keys drive (the app's)
+    step_offset: reactive[int] = reactive(0)  # a branch's step 0 is this step of the main run
 
     _shown = ""
     _lengths: list[int] = []
@@ -65,6 +67,12 @@ class TrainingPanel(Vertical):
         self._refresh_body()
 
     def watch_fast_forward(self) -> None:
+        self._refresh_body()
+
+    def watch_run_line(self) -> None:
+        self._refresh_body()
+
+    def watch_step_offset(self) -> None:
         self._refresh_body()
 
     def _t(self, text: str) -> str:
@@ -115,7 +123,7 @@ class TrainingPanel(Vertical):
         return state + " · " + speed, "bold" if self.auto else "", ""
 
     def _titles(self, snap: Snapshot) -> None:
-        step = " · " + _("step {step}").format(step=snap.step)
+        step = " · " + _("step {step}").format(step=snap.step + self.step_offset)
         room = max(self.outer_size.width - 6, 8) - width_of(step)  # corners, spaces, a rule each
         name = snap.scenario.name
         if width_of(name) > room:
@@ -123,7 +131,7 @@ class TrainingPanel(Vertical):
                 name = name[:-1]
             name = name.rstrip() + "…"
         self.border_title = self._t(name + step)
-        below = []
+        below = [self.run_line] if self.run_line else []
         config = snap.scenario.optimizer
         if config.batch_size and config.batch_size < len(snap.scenario.samples):
             # Which batch the shown update takes its gradient from; J is still all samples'.
