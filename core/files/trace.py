@@ -17,6 +17,7 @@ writes no steps), and the result says `interrupted` (the command line then exits
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Protocol, TextIO
 
+from core.model import optimizers
 from core.model.kernel import CHECK, UNSUPPORTED, Limits, RunResult, delta_columns, trainer_for
 from core.model.network import apply_update, evaluate
 from core.model.optimizers import OptimizerState
@@ -148,10 +150,8 @@ class _Run:
         self.limits = Limits(LOSS_BLOWUP * max(ev.loss, 1.0), PARAM_LIMIT, STEP_BLOWUP)
         self.state = session.snapshot.optimizer_state  # the optimizer's, after `taken` steps
         self.stateful = scenario.optimizer.stateful
-        self.trainer = (
-            trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
-            if scenario.optimizer.plain
-            else None
+        self.trainer = trainer_for(
+            scenario.architecture, scenario.loss, len(scenario.samples), scenario.optimizer
         )
         self.data = None if self.trainer is None else self.trainer.pack(scenario.samples)
 
@@ -209,8 +209,17 @@ class _Run:
             self.limits,
             self.taken + 1,
             self.deltas,
+            self.state.flat() if self.stateful else (),
         )
-        return None if result.reason == UNSUPPORTED else result
+        if result.reason == UNSUPPORTED:
+            return None
+        if self.stateful:
+            self.state = optimizers.from_flat(
+                self.scenario.optimizer, len(self.params), result.state
+            )
+            if result.before is not None:  # judging needs θ before; the state is only carried
+                result = dataclasses.replace(result, before=(*result.before, *result.state))
+        return result
 
     def _generic(self, count: int, put: Callable[[Row], None] | None) -> RunResult:
         """The same steps through `evaluate` (a network too big to compile, or odd values)."""

@@ -24,6 +24,7 @@ computed), or nothing at all.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,9 +33,13 @@ from typing import Any, cast
 
 from core.model import activations as _act
 from core.model import losses as _loss
+from core.model import optimizers as _opt
 from core.model.activations import Activation
 from core.model.losses import Loss
 from core.model.network import UPDATE_CODE, Architecture, Sample
+from core.model.optimizers import OptimizerConfig
+
+SGD = OptimizerConfig()  # plain full-batch descent, the default
 
 # Above these sizes the generated function would take too long to compile to be worth it.
 MAX_PARAMS = 4096
@@ -72,15 +77,23 @@ class RunResult:
     params: tuple[float, ...]  # the parameters after them
     reason: int  # DONE, CHECK, STOP or UNSUPPORTED
     before: tuple[float, ...] | None = None  # with CHECK: the parameters before the last step
+    state: tuple[float, ...] = ()  # the optimizer's state after them (OptimizerState.flat)
 
 
 class Trainer:
     """Gradient-descent steps for one architecture, loss and number of samples."""
 
-    def __init__(self, net: Architecture, loss: Loss, n_samples: int) -> None:
+    def __init__(
+        self,
+        net: Architecture,
+        loss: Loss,
+        n_samples: int,
+        optimizer: OptimizerConfig = SGD,
+    ) -> None:
         self.net = net
         self.loss = loss
         self.n_samples = n_samples
+        self.optimizer = optimizer  # full batch only (see trainer_for)
         self._frozen = tuple(not p.trainable for p in net.params)
         self._functions: dict[tuple[bool, bool, str], Callable[..., Any]] = {}
 
@@ -106,16 +119,30 @@ class Trainer:
         ],
         limits: Limits | None,
         stop: tuple[float, float] | None,
+        state: tuple[float, ...] = (),
     ) -> RunResult:
         """Take up to `steps` steps from `params` (whose gradients are `grads`) at rate `lr`.
 
-        Each step is recorded through `record` (put_rate, put_params, put_loss), in that order.
+        Each step is recorded through `record` (put_rate, put_params, put_loss), in that order;
+        with an optimizer that keeps a state, put_params gets θ and then the state (`state`:
+        the one to start from, `OptimizerState.flat`), as the session's history rows hold.
         With `limits`, a step that does not pass the divergence screen ends the run (CHECK);
         with `stop` (loss tolerance, gradient tolerance), a step that meets either ends it (STOP).
         """
         put_rate, put_params, put_loss = record
         return self._call(
-            HISTORY, params, grads, lr, steps, data, put_params, put_loss, put_rate, limits, stop
+            HISTORY,
+            params,
+            grads,
+            lr,
+            steps,
+            data,
+            put_params,
+            put_loss,
+            put_rate,
+            limits,
+            stop,
+            state=state,
         )
 
     def trace(
@@ -129,6 +156,7 @@ class Trainer:
         limits: Limits | None,
         first: int = 1,
         deltas: bool = False,
+        state: tuple[float, ...] = (),
     ) -> RunResult:
         """Take up to `steps` steps as `run` does, recording nothing but handing `put_row` each
         step's (step, loss, *params, *grads), numbering from `first` (None: hand out nothing);
@@ -137,7 +165,7 @@ class Trainer:
         with_deltas = deltas and not self.net.bias
         sink = NOTHING if put_row is None else DELTA_ROWS if with_deltas else ROWS
         return self._call(
-            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first
+            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first, state
         )
 
     def _call(
@@ -154,9 +182,15 @@ class Trainer:
         limits: Limits | None,
         stop: tuple[float, float] | None,
         first: int = 1,
+        state: tuple[float, ...] = (),
     ) -> RunResult:
-        values = (*params, *grads, lr)
-        if steps <= 0 or not all(type(v) is float and math.isfinite(v) for v in values):
+        values = (*params, *grads, lr, *state)
+        width = _opt.state_width(self.optimizer, len(params))
+        if (
+            steps <= 0
+            or len(state) != width
+            or not all(type(v) is float and math.isfinite(v) for v in values)
+        ):
             return RunResult(0, params, UNSUPPORTED)
         key = (limits is not None, stop is not None, sink)
         fn = self._functions.get(key)
@@ -167,7 +201,8 @@ class Trainer:
         frozen_big = max(frozen) if frozen else 0.0
         lim = limits or Limits(0.0, 0.0, 0.0)
         loss_tol, grad_tol = stop or (0.0, 0.0)
-        taken, new_params, reason, before = fn(
+        taken, new_params, reason, before, new_state = fn(
+            state,
             params,
             grads,
             lr,
@@ -190,10 +225,11 @@ class Trainer:
             cast(tuple[float, ...], new_params),
             cast(int, reason),
             cast("tuple[float, ...]", before) or None,
+            cast("tuple[float, ...]", new_state),
         )
 
     def _compile(self, check: bool, stop: bool, sink: str) -> Callable[..., Any]:
-        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink)
+        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink, self.optimizer)
         source, namespace = writer.source()
         code = compile(source, f"<core.model.kernel {self.net.sizes}>", "exec")
         exec(code, namespace)
@@ -218,18 +254,26 @@ def delta_columns(net: Architecture) -> tuple[int, ...]:
     return tuple(range(2 + 2 * count, 2 + 2 * count + sum(net.sizes[1:])))
 
 
-def trainer_for(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
-    """The compiled trainer for this shape (shared between sessions), or None if too big."""
-    if len(net.params) > MAX_PARAMS or n_samples < 1:
+def trainer_for(
+    net: Architecture,
+    loss: Loss,
+    n_samples: int,
+    optimizer: OptimizerConfig = SGD,
+) -> Trainer | None:
+    """The compiled trainer for this shape and optimizer (shared between sessions), or None if
+    too big or with mini-batches (the generic path takes those)."""
+    if len(net.params) > MAX_PARAMS or n_samples < 1 or optimizer.batch_size:
         return None
-    return _trainer(net, loss, n_samples)
+    return _trainer(net, loss, n_samples, optimizer)
 
 
 @lru_cache(maxsize=64)
-def _trainer(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
-    if _Writer(net, loss, n_samples, True, True).line_estimate() > MAX_LINES:
+def _trainer(
+    net: Architecture, loss: Loss, n_samples: int, optimizer: OptimizerConfig
+) -> Trainer | None:
+    if _Writer(net, loss, n_samples, True, True, HISTORY, optimizer).line_estimate() > MAX_LINES:
         return None
-    return Trainer(net, loss, n_samples)
+    return Trainer(net, loss, n_samples, optimizer)
 
 
 def _sum(terms: Sequence[str]) -> str:
@@ -250,7 +294,9 @@ class _Writer:
         check: bool,
         stop: bool,
         sink: str = HISTORY,
+        optimizer: OptimizerConfig = SGD,
     ):
+        self.optimizer = optimizer
         self.net = net
         self.loss = loss
         self.n = n_samples
@@ -275,7 +321,8 @@ class _Writer:
         neurons = sum(sizes[1:])
         per_sample = 6 * neurons + 2 * len(self.net.params)
         bodies = self.n if self.n <= UNROLL_SAMPLES else 2  # more are looped over
-        return bodies * per_sample + 5 * len(self.net.params)
+        update = len(_opt.update_lines(self.optimizer))
+        return bodies * per_sample + (4 + update) * len(self.net.params)
 
     # -- the parts of a step ----------------------------------------------------------------
 
@@ -395,14 +442,27 @@ class _Writer:
         ps = [f"p{i}" for i in range(count)]
         trained = [i for i, p in enumerate(net.params) if p.trainable]
         pack = "(" + "".join(f"{p}, " for p in ps) + ")"
+        config = self.optimizer
+        # The optimizer's settings and sqrt as locals, like the activations' functions.
+        self.namespace.update(_opt.constants(config), sqrt=math.sqrt)
+        settings = "".join(f"{k}={k}, " for k in (*_opt.CONSTANTS, "sqrt"))
         out.append(
-            "def _train(params, grads, lr, steps, data, put_params, put_loss, put_rate, big, "
-            "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
+            "def _train(state, params, grads, lr, steps, data, put_params, put_loss, put_rate, "
+            "big, frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
             "exp=exp, log=log, tanh=tanh, LEAK=LEAK, EPS=EPS, ONE_MINUS_EPS=ONE_MINUS_EPS, "
-            "_sum=_sum, _abs=abs, _max=max, _repr=repr):"
+            f"{settings}_sum=_sum, _abs=abs, _max=max, _repr=repr):"
         )
         out.append(f"    {''.join(p + ', ' for p in ps)}= params")
         out.append(f"    {''.join(f'g{i}, ' for i in range(count))}= grads")
+        # The optimizer's state: t, then each parameter's slots (OptimizerState.flat).
+        slots = _opt.SLOTS[config.name]
+        carried = ["t", *(f"{s}{i}" for i in range(count) for s in slots)]
+        if not config.stateful:
+            carried = []
+        if carried:
+            out.append(f"    {''.join(v + ', ' for v in carried)}= state")
+        state_pack = "(" + "".join(f"{v}, " for v in carried) + ")"
+        row_pack = "(" + "".join(f"{v}, " for v in (*ps, *carried)) + ")"
         frozen = [i for i, p in enumerate(net.params) if not p.trainable]
         if self.sink in (ROWS, DELTA_ROWS):
             # A frozen parameter never changes: its text is written once, not once a row (repr
@@ -422,10 +482,23 @@ class _Writer:
                 f"    rest = [data[k:k + {width}] for k in range({width}, len(data), {width})]"
             )
         out.append("    for _step in range(steps):")
+        if config.stateful:
+            out.append("        t = t + 1.0")
         for i in trained:
             if self.check:
                 out.append(f"        o{i} = p{i}")
-            out.append(f"        p{i} = {UPDATE_CODE.format(p=f'p{i}', lr='lr', g=f'g{i}')}")
+            if config.plain:
+                out.append(f"        p{i} = {UPDATE_CODE.format(p=f'p{i}', lr='lr', g=f'g{i}')}")
+                continue
+            # The optimizer's own lines (core.model.optimizers.UPDATES), for parameter i.
+            local = {"p": f"p{i}", "g": f"g{i}", "mh": "_mh", "vh": "_vh"}
+            local.update({s: f"{s}{i}" for s in slots})
+
+            def named(text: str, local: dict[str, str] = local) -> str:
+                return _NAME.sub(lambda m: local.get(m.group(0), m.group(0)), text)
+
+            for target, expr in _opt.update_lines(config):
+                out.append(f"        {named(target)} = {named(expr)}")
         if unrolled:
             for s, (x, y) in enumerate(names):
                 self._sample(x, y, f"L{s}", first=s == 0)
@@ -462,7 +535,7 @@ class _Writer:
             out.append(f"        L = {total}")  # x / 1 is x
         if self.sink == HISTORY:
             out.append("        put_rate(lr)")
-            out.append(f"        put_params({pack})")
+            out.append(f"        put_params({row_pack})")
             out.append("        put_loss(L)")
         elif self.sink in (ROWS, DELTA_ROWS):
             shown = [f"s{i}" if i in frozen else p for i, p in enumerate(ps)]
@@ -479,22 +552,25 @@ class _Writer:
             kept = set(trained)
             olds = "(" + "".join(f"o{i}, " if i in kept else f"p{i}, " for i in range(count)) + ")"
             out.append("        if not (_s - _s == 0.0 and L <= loss_limit):")
-            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
+            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}, {state_pack}")
             biggest = _max_of([f"_abs(p{i})" for i in trained] + ["frozen_big"])
             jump = _max_of([f"_abs(p{i} - o{i})" for i in trained]) if trained else "0.0"
             out.append(f"        _b = {biggest}")
             out.append(
                 f"        if not (_b <= param_limit and {jump} <= step_blowup * (1.0 + big)):"
             )
-            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
+            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}, {state_pack}")
             out.append("        big = _b")
         if self.stop:
             flat_enough = " and ".join(f"-grad_tol <= g{i} <= grad_tol" for i in trained)
             test = f"L <= loss_tol or ({flat_enough})" if trained else "L <= loss_tol"
             out.append(f"        if {test}:")
-            out.append(f"            return _step + 1, {pack}, {STOP}, ()")
-        out.append(f"    return steps, {pack}, {DONE}, ()")
+            out.append(f"            return _step + 1, {pack}, {STOP}, (), {state_pack}")
+        out.append(f"    return steps, {pack}, {DONE}, (), {state_pack}")
         return "\n".join(out) + "\n", self.namespace
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
 def _max_of(terms: Sequence[str]) -> str:

@@ -149,7 +149,9 @@ def update_params(
     trainable = scenario.architecture.trainable
     if config.plain:
         return apply_update(params, grads, lr, trainable), state
-    return optimizers.step(config, params, grads, lr, trainable, state)
+    new, after = optimizers.step(config, params, grads, lr, trainable, state)
+    # Without slots or batches nothing is carried (not even t): the history keeps θ alone.
+    return new, after if config.stateful else state
 
 
 def split_row(scenario: Scenario, row: Sequence[float]) -> tuple[tuple[float, ...], OptimizerState]:
@@ -219,10 +221,8 @@ class Session:
             raise ValueError(f"an optimizer state of {start_state.name} does not fit this run")
         self._start_state = fresh if start_state is None or not config.stateful else start_state
         # Runs of whole steps go through code compiled for this network (None: too big for it).
-        self._trainer = (
-            trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
-            if config.plain
-            else None
+        self._trainer = trainer_for(
+            scenario.architecture, scenario.loss, len(scenario.samples), config
         )
         self._packed = None if self._trainer is None else self._trainer.pack(scenario.samples)
         self._start()
@@ -487,13 +487,20 @@ class Session:
             (history.rates.append, history.put_params, history.put_loss),
             limits,
             (s.loss_tolerance, s.gradient_tolerance) if stop_when_done else None,
+            self._state.flat() if s.optimizer.stateful else (),
         )
         taken = result.taken
         if not taken:
             return 0
         self._extend_run(taken)
         self._step += taken
-        self._shown = old if taken == 1 else self._evaluate(history.params_at(self._step - 1))
+        old_state = self._state
+        if taken == 1:
+            self._shown, self._shown_state = old, old_state
+        else:
+            before, self._shown_state = self._split(history.row_at(self._step - 1))
+            self._shown = self._evaluate(before)
+        self._state = self._split(history.row_at(self._step))[1]
         self._eval = self._evaluate(result.params)
         if result.reason == CHECK:
             self._check_divergence(self._shown.params)
