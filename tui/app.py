@@ -334,19 +334,34 @@ class BackpropApp(App[int]):
             self._announce(snap)
 
     def _announce(self, snap: Snapshot) -> None:
+        step = snap.step + self.runs.current.at  # counted as the loss curve counts
         if snap.status.kind is StatusKind.CONVERGED:
             self.notify(
                 _("Converged at step {step}: {reason}").format(
-                    step=snap.step, reason=snap.status.reason
+                    step=step, reason=snap.status.reason
                 ),
                 timeout=4,
             )
         elif snap.status.kind is StatusKind.DIVERGED:
             self.notify(
-                _("Diverged at step {step}: {hint}").format(step=snap.step, hint=snap.status.hint),
+                _("Diverged at step {step}: {hint}").format(step=step, hint=snap.status.hint),
                 severity="error",
                 timeout=6,
             )
+
+    def _announce_others(self, racing: list[Session]) -> None:
+        """The runs besides the active one that a race took to their end (its own has _show)."""
+        for b in self.runs.branches:
+            s = b.session
+            if s in racing and s is not self.session and s.status().done:
+                kind = s.status().kind
+                self.notify(
+                    _("Run {label}: {state} at step {step}.").format(
+                        label=b.label(), state=_(STATE_NAMES[kind]), step=b.at + s.step_count
+                    ),
+                    severity="error" if kind is StatusKind.DIVERGED else "information",
+                    timeout=4,
+                )
 
     def _stop_running(self) -> None:
         self.auto = False
@@ -436,6 +451,7 @@ class BackpropApp(App[int]):
             return
         for session in racing:
             session.step()
+        self._announce_others(racing)
         snap = self.session.snapshot
         # Faster than AUTO_DRAWS steps a second, draw every few steps (as fast-forward does):
         # the eye cannot follow more, and a lab server carries many students.
@@ -568,7 +584,9 @@ class BackpropApp(App[int]):
         finally:
             self.fast_forward = None
             if self.is_running:
-                self._finish_fast_forward(session.step_count - start[id(session)] >= limit)
+                self._announce_others(racing)
+                taken = session.step_count - start.get(id(session), session.step_count)
+                self._finish_fast_forward(taken >= limit)
 
     def _finish_fast_forward(self, hit_limit: bool) -> None:
         snap = self.session.snapshot

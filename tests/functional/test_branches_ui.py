@@ -168,3 +168,25 @@ async def test_a_broken_record_of_the_branches_leaves_the_main_run() -> None:
     app = BackpropApp(ui={"runs": {"active": 3, "branches": [{"change": 1}]}})
     async with app.run_test(size=SIZE):
         assert len(app.runs) == 1
+
+
+async def test_fast_forward_races_the_others_when_the_active_run_has_diverged() -> None:
+    app = BackpropApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await branch(pilot, "0.5")
+        for _ in range(30):
+            app.session.step()
+        assert app.session.status().kind.value == "diverged"
+        app._show(app.session.snapshot)
+        assert app.check_action("fast_forward", ()) is True  # the main run is still training
+        assert app.check_action("step", ()) is None  # but this one has nothing left to step
+        await pilot.press("f")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.fast_forward is None:
+                break
+        main = app.runs.main.snapshot
+        assert main.status.kind.value == "converged" and main.step > 20
+        assert app.runs.active == 1 and app.session.snapshot.step == 30  # it stayed as it was
+        # The loss curve has both runs; the title is the active one's.
+        assert str(app.query_one(LossPanel).border_title).startswith("lr 0.5:")

@@ -80,6 +80,7 @@ class BranchScreen(Dialog[Change | None]):
         entry = self.query_one(Input)
         entry.cursor_blink = False
         entry.focus()
+        entry.select_all()
 
     def kind(self) -> str:
         return self.kinds[self.query_one(OptionList).highlighted or 0]
@@ -96,6 +97,7 @@ class BranchScreen(Dialog[Change | None]):
         entry = self.query_one(Input)
         entry.value = suggestion(self.snap, self.kind())
         entry.focus()
+        entry.select_all()  # enter takes the suggestion; typing replaces it
         self.query_one("#branch-error", Static).update("")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

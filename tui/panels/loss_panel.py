@@ -160,8 +160,8 @@ class LossPanel(PlotextPlot):
         if land.tangent is not None:
             (x0, y0), (x1, y1) = land.tangent
             self.plt.plot([x0, x1], [y0, y1], marker=self._marker(), color="red")
+        self._mark_runs(x, y)  # first: where runs stand together, the active one shows
         self._mark(x, y, (here, j), "yellow")
-        self._mark_runs(x, y)
         value, scale = fmt(j, 4), _("linear")
         titles = [
             _("J along {name} · {scale} · {value}").format(name=name, scale=scale, value=value),
@@ -202,8 +202,9 @@ class LossPanel(PlotextPlot):
             return escape(f"[{text}]") if i == runs.active else text  # not a markup tag
 
         full = [entry(i, f"{glyphs[i]} {r.label}") for i, r in enumerate(runs.runs)]
+        named = [full[i] if i == runs.active else glyphs[i] for i in range(len(runs.runs))]
         short = [entry(i, glyphs[i]) for i in range(len(runs.runs))]
-        return ["  ".join(full), " ".join(short)]
+        return ["  ".join(full), " ".join(named), " ".join(short)]
 
     def _plot_runs(self, runs: RunsView) -> tuple[list[str], list[str]]:
         """Every run's loss per step on one pair of axes, each from the step it branched at."""
