@@ -481,9 +481,24 @@ class _Writer:
             out.append(
                 f"    rest = [data[k:k + {width}] for k in range({width}, len(data), {width})]"
             )
+        # A bracket of settings alone ((1.0 - beta1)) is worked out once; one with t as well
+        # ((1.0 - beta1 ** t)) once a step: the same operations on the same values.
+        lines = _opt.update_lines(config)
+        hoisted: dict[str, str] = {}
+        for _target, expr in lines:
+            for group in _GROUP.findall(expr):
+                words = set(_NAME.findall(group))
+                if words <= {*_opt.CONSTANTS, "t"} and group not in hoisted:
+                    hoisted[group] = f"_k{len(hoisted)}"
+        for group, name in hoisted.items():
+            if "t" not in _NAME.findall(group):
+                out.append(f"    {name} = {group}")
         out.append("    for _step in range(steps):")
         if config.stateful:
             out.append("        t = t + 1.0")
+        for group, name in hoisted.items():
+            if "t" in _NAME.findall(group):
+                out.append(f"        {name} = {group}")
         for i in trained:
             if self.check:
                 out.append(f"        o{i} = p{i}")
@@ -497,7 +512,9 @@ class _Writer:
             def named(text: str, local: dict[str, str] = local) -> str:
                 return _NAME.sub(lambda m: local.get(m.group(0), m.group(0)), text)
 
-            for target, expr in _opt.update_lines(config):
+            for target, expr in lines:
+                for group, hoist in hoisted.items():
+                    expr = expr.replace(group, hoist)
                 out.append(f"        {named(target)} = {named(expr)}")
         if unrolled:
             for s, (x, y) in enumerate(names):
@@ -571,6 +588,7 @@ class _Writer:
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_GROUP = re.compile(r"\([^()]*\)")  # a bracket with no bracket inside
 
 
 def _max_of(terms: Sequence[str]) -> str:
