@@ -71,7 +71,7 @@ class BranchScreen(Dialog[Change | None]):
                 id="branch-kinds",
             )
             yield Input(value=suggestion(self.snap, self.kinds[0]), id="branch-input")
-            yield Static("", id="branch-error")
+            yield Static("", id="branch-error", markup=False)
 
     def on_mount(self) -> None:
         kinds = self.query_one(OptionList)
