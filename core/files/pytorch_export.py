@@ -98,7 +98,7 @@ The same network, starting values, data, loss and optimizer, every number in flo
 with `python` wherever PyTorch is installed (pip install torch). It prints the trace in
 backprop-tui's JSON form, {{"steps": [{{"step", "loss", "params"}}, ...]}}: entry k holds the
 parameters after k updates and the loss J of the whole data set at them, as
-    backprop-tui {shown} --headless --format json --steps {steps} --lr {lr!r}
+    backprop-tui {shown} --headless --format json --steps {steps} --lr {lr!r}{_flags(scenario)}
 prints them (with the same optimizer settings).
 """
 
@@ -114,6 +114,14 @@ SOURCE = {source!a}
 LEARNING_RATE = {lr!r}
 STEPS = {steps!r}  # updates
 EVERY = {every!r}  # print every EVERY-th step, and the last'''
+
+
+def _flags(scenario: Scenario) -> str:
+    """The command-line options that ask for the scenario's optimizer, where it has one."""
+    opt = scenario.optimizer
+    flags = f" --optimizer {opt.name}" if opt.name != "sgd" else ""
+    flags += f" --batch-size {opt.batch_size}" if opt.batch_size else ""
+    return flags + (f" --weight-decay {opt.weight_decay!r}" if opt.weight_decay else "")
 
 
 def _data(scenario: Scenario) -> str:

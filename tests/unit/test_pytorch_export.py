@@ -92,6 +92,10 @@ def test_the_script_compiles_names_every_parameter_and_states_its_settings(
     assert call.get(cfg.name, "torch.optim.SGD(") in text
     assert f"weight_decay={cfg.weight_decay!r}" in text
     assert f"\nBATCH_SIZE = {cfg.batch_size}  #" in text
+    # The docstring's command for our own trace asks for the same optimizer.
+    assert (f"--optimizer {cfg.name}" in text) == (cfg.name != "sgd")
+    assert ("--batch-size" in text) == (cfg.batch_size > 0)
+    assert ("--weight-decay" in text) == (cfg.weight_decay > 0)
     if cfg.name in ("momentum", "nesterov"):
         assert f"momentum={cfg.momentum!r}, dampening=0.0" in text
         assert f"nesterov={cfg.name == 'nesterov'}" in text
