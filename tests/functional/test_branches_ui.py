@@ -190,3 +190,28 @@ async def test_fast_forward_races_the_others_when_the_active_run_has_diverged() 
         assert app.runs.active == 1 and app.session.snapshot.step == 30  # it stayed as it was
         # The loss curve has both runs; the title is the active one's.
         assert str(app.query_one(LossPanel).border_title).startswith("lr 0.5:")
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+async def test_the_overlay_of_a_diverging_and_a_converging_run_has_sound_axes(
+    ascii_only: bool,
+) -> None:
+    from tests.functional.plot_audit import axis_problems, inside
+
+    app = BackpropApp(ascii_only=ascii_only)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", "enter", "enter")
+        await branch(pilot, "0.5")
+        for _ in range(12):
+            for s in app.runs.racing():
+                s.step()
+        app._show(app.session.snapshot)
+        await pilot.pause()
+        loss = app.query_one(LossPanel)
+        title = str(loss.border_title)
+        assert " log " in f" {title} "  # J spans decades: one growing, one shrinking
+        lines = inside(app, loss)  # type: ignore[arg-type]  # (App is invariant in its result)
+        assert not axis_problems(lines, title), (title, lines)
+        marks = "".join(lines)
+        assert "x" in marks  # the branch's own marker, and the main run's line:
+        assert "*" in marks if ascii_only else any("\u2800" < c <= "\u28ff" for c in marks)
