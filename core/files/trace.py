@@ -199,9 +199,16 @@ class _Run:
     def _kernel(self, count: int, put: Callable[[Row], None] | None) -> RunResult | None:
         if self.trainer is None or self.data is None:
             return None
+        grads = self.grads
+        batch = update_batch(self.scenario, self.state)
+        if len(batch) < len(self.scenario.samples):  # the first update takes its batch's
+            part = self.scenario.samples[batch.start : batch.stop]
+            grads = evaluate(
+                self.scenario.architecture, self.scenario.loss, self.params, part
+            ).grads
         result = self.trainer.trace(
             self.params,
-            self.grads,
+            grads,
             self.lr,
             count,
             self.data,

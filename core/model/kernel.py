@@ -261,8 +261,8 @@ def trainer_for(
     optimizer: OptimizerConfig = SGD,
 ) -> Trainer | None:
     """The compiled trainer for this shape and optimizer (shared between sessions), or None if
-    too big or with mini-batches (the generic path takes those)."""
-    if len(net.params) > MAX_PARAMS or n_samples < 1 or optimizer.batch_size:
+    too big. With mini-batches, `run` and `trace` take the first update's batch gradient."""
+    if len(net.params) > MAX_PARAMS or n_samples < 1:
         return None
     return _trainer(net, loss, n_samples, optimizer)
 
@@ -297,6 +297,8 @@ class _Writer:
         optimizer: OptimizerConfig = SGD,
     ):
         self.optimizer = optimizer
+        # Mini-batches: each update takes its batch's gradient (G), the rows the data set's (g).
+        self.batch = optimizer.batch_size if 0 < optimizer.batch_size < n_samples else 0
         self.net = net
         self.loss = loss
         self.n = n_samples
@@ -322,6 +324,7 @@ class _Writer:
         per_sample = 6 * neurons + 2 * len(self.net.params)
         bodies = self.n if self.n <= UNROLL_SAMPLES else 2  # more are looped over
         update = len(_opt.update_lines(self.optimizer))
+        per_sample += 3 * len(self.net.params) if self.batch else 0
         return bodies * per_sample + (4 + update) * len(self.net.params)
 
     # -- the parts of a step ----------------------------------------------------------------
@@ -362,7 +365,15 @@ class _Writer:
             return f"z{layer}_{j}"
         return f"a{layer}_{j}"
 
-    def _sample(self, x: Sequence[str], y: Sequence[str], loss_name: str, first: bool) -> None:
+    def _sample(
+        self,
+        x: Sequence[str],
+        y: Sequence[str],
+        loss_name: str,
+        first: bool,
+        index: int | None = None,
+    ) -> None:
+        """`index`: the sample's number, for mini-batches (None: the looped samples' `_s`)."""
         """One sample's forward, loss and backward pass; its gradients go into g0, g1, …"""
         net, out = self.net, self.lines
         ind = "        "
@@ -400,7 +411,13 @@ class _Writer:
             for k, (o, t) in enumerate(zip(outs, y)):
                 out.append(f"{ind}u{depth}_{k} = _loss_slope({o}, {t}, {m})")
 
+        batch = self.batch
+        trained = [p.index for p in net.params if p.trainable]
+
         def grad(index: int, expr: str) -> None:
+            if batch:  # the sample's own term (gs: the losses' code has q) for its batch too
+                out.append(f"{ind}gs{index} = {expr}")
+                expr = f"gs{index}"
             if first:
                 out.append(f"{ind}g{index} = {expr}")
             else:
@@ -432,6 +449,21 @@ class _Writer:
                         for j in range(sizes[layer])
                     ]
                     out.append(f"{ind}u{layer - 1}_{i} = {_sum(terms)}")
+        if batch and trained:
+            # Summed in sample order from the batch's first sample, as evaluate() sums them.
+            if index is not None:
+                out.append(f"{ind}if _batch == {index // batch}:")
+                starts = index % batch == 0
+                out.extend(
+                    f"{ind}    G{i} = gs{i}" if starts else f"{ind}    G{i} = G{i} + gs{i}"
+                    for i in trained
+                )
+            else:
+                out.append(f"{ind}if _s // {batch} == _batch:")
+                out.append(f"{ind}    if _s % {batch} == 0:")
+                out.extend(f"{ind}        G{i} = gs{i}" for i in trained)
+                out.append(f"{ind}    else:")
+                out.extend(f"{ind}        G{i} = G{i} + gs{i}" for i in trained)
 
     # -- the function -----------------------------------------------------------------------
 
@@ -493,6 +525,11 @@ class _Writer:
         for group, name in hoisted.items():
             if "t" not in _NAME.findall(group):
                 out.append(f"    {name} = {group}")
+        batches = -(-n // self.batch) if self.batch else 1
+        if self.batch:
+            # `grads` are the first update's: its batch's. _batch: the batch of the next update.
+            out.extend(f"    G{i} = g{i}" for i in trained)
+            out.append(f"    _batch = int(t) % {batches}")
         out.append("    for _step in range(steps):")
         if config.stateful:
             out.append("        t = t + 1.0")
@@ -506,7 +543,8 @@ class _Writer:
                 out.append(f"        p{i} = {UPDATE_CODE.format(p=f'p{i}', lr='lr', g=f'g{i}')}")
                 continue
             # The optimizer's own lines (core.model.optimizers.UPDATES), for parameter i.
-            local = {"p": f"p{i}", "g": f"g{i}", "mh": "_mh", "vh": "_vh"}
+            gradient = f"G{i}" if self.batch else f"g{i}"
+            local = {"p": f"p{i}", "g": gradient, "mh": "_mh", "vh": "_vh"}
             local.update({s: f"{s}{i}" for s in slots})
 
             def named(text: str, local: dict[str, str] = local) -> str:
@@ -516,22 +554,30 @@ class _Writer:
                 for group, hoist in hoisted.items():
                     expr = expr.replace(group, hoist)
                 out.append(f"        {named(target)} = {named(expr)}")
+        if self.batch:
+            out.append("        _batch = _batch + 1")
+            out.append(f"        if _batch == {batches}:")
+            out.append("            _batch = 0")
         if unrolled:
             for s, (x, y) in enumerate(names):
-                self._sample(x, y, f"L{s}", first=s == 0)
+                self._sample(x, y, f"L{s}", first=s == 0, index=s)
             loss_terms = [f"L{s}" for s in range(n)]
             total = _sum(loss_terms)
         else:
             x, y = names[0]
-            self._sample(x, y, "L0", first=True)
+            self._sample(x, y, "L0", first=True, index=0)
             rx = [f"xr_{i}" for i in range(n_in)]
             ry = [f"yr_{k}" for k in range(n_out)]
             if _SEQUENTIAL_SUM:
                 out.append("        _total = 0.0 + L0")
             else:
                 out.append("        _losses = [L0]")
+            if self.batch:
+                out.append("        _s = 0")
             out.append(f"        for {''.join(v + ', ' for v in (*rx, *ry))}in rest:")
             before = len(out)
+            if self.batch:
+                out.append("        _s = _s + 1")
             self._sample(rx, ry, "Lr", first=False)
             if _SEQUENTIAL_SUM:
                 out.append("        _total = _total + Lr")
@@ -542,6 +588,15 @@ class _Writer:
         neurons = [
             f"D{layer}_{j}" for layer in range(1, net.depth + 1) for j in range(net.sizes[layer])
         ]
+        if self.batch:  # each batch's mean; the last may be smaller (x / 1 is x)
+            last = n - (batches - 1) * self.batch
+            if last != self.batch:
+                out.append(f"        if _batch == {batches - 1}:")
+                out.extend(f"            G{i} = G{i} / {last}" for i in trained)
+                out.append("        else:")
+                out.extend(f"            G{i} = G{i} / {self.batch}" for i in trained)
+            else:
+                out.extend(f"        G{i} = G{i} / {self.batch}" for i in trained)
         if n > 1:
             out.append(f"        L = {total} / {n}")
             for i in range(count):

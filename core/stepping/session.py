@@ -480,7 +480,7 @@ class Session:
             limits = Limits(start, PARAM_LIMIT, STEP_BLOWUP)
         result = self._trainer.run(
             old.params,
-            old.grads,
+            update_grads(s, old, self._state),  # with mini-batches, the first update's batch's
             self._lr,
             steps,
             self._packed,

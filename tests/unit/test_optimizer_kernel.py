@@ -9,7 +9,7 @@ import pytest
 
 from core.files import export, trace
 from core.files.loader import load_builtin
-from core.model.kernel import trainer_for
+from core.model.kernel import UNROLL_SAMPLES
 from core.model.optimizers import OPTIMIZER_NAMES, OptimizerConfig
 from core.model.scenario import Scenario
 from core.stepping.session import Session, StatusKind
@@ -45,10 +45,34 @@ def test_run_records_what_single_steps_record(
         assert a.status.kind is StatusKind.DIVERGED  # the divergence screen was crossed too
 
 
-def test_mini_batches_take_the_generic_path() -> None:
-    sc = scenario("xor", "adam", batch=2)
-    assert trainer_for(sc.architecture, sc.loss, 4, sc.optimizer) is None
-    assert Session(sc)._trainer is None
+def same_runs(sc: Scenario, lr: float | None, steps: int = 300) -> None:
+    """Session.run (the kernel) against one step at a time (the generic path), bit for bit."""
+    fast, slow = Session(sc, lr), Session(sc, lr)
+    assert fast._trainer is not None
+    a = fast.run(steps, stop_when_done=False)
+    for _ in range(steps):
+        b = slow.step()
+    assert [repr(r) for r in fast._history.iter_rows()] == [
+        repr(r) for r in slow._history.iter_rows()
+    ]
+    assert fast._history.losses.tobytes() == slow._history.losses.tobytes()
+    assert (a.step, a.status, repr(a.evaluation)) == (b.step, b.status, repr(b.evaluation))
+    assert repr((a.optimizer_state, a.shown_state)) == repr((b.optimizer_state, b.shown_state))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("lr", [None, 1e3])
+def test_mini_batches_in_the_kernel(optimizer: str, batch: int, lr: float | None) -> None:
+    same_runs(scenario("xor", optimizer, 0.01, batch), lr)  # 4 samples: the last batch smaller
+
+
+@pytest.mark.parametrize("batch", [3, 7])
+def test_mini_batches_of_looped_samples(batch: int) -> None:
+    sc = scenario("xor", "momentum", 0.0, batch)
+    many = dataclasses.replace(sc, samples=sc.samples * 5)  # 20: past the unrolled samples
+    assert len(many.samples) > UNROLL_SAMPLES
+    same_runs(many, None, 120)
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
