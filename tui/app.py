@@ -456,7 +456,8 @@ class BackpropApp(App[int]):
         # Faster than AUTO_DRAWS steps a second, draw every few steps (as fast-forward does):
         # the eye cannot follow more, and a lab server carries many students.
         every = max(1, math.ceil(self.speed / AUTO_DRAWS - 1e-9))
-        if snap.status.done or snap.step % every == 0:
+        ended = any(s.status().done for s in racing)  # (the active run may have ended before)
+        if ended or max(s.step_count for s in racing) % every == 0:
             self._show(snap)
 
     def action_phase(self) -> None:
