@@ -298,8 +298,11 @@ class BackpropApp(App[int]):
             screen.disable_messages(events.Resize)
 
     def watch_lesson(self, visible: bool) -> None:
+        # A branch has no lessons (they quote the main run's numbers): none shows while it is on.
+        visible = visible and bool(self.session.scenario.lessons)
         for panel in self.query(LessonPanel):  # none before the app is mounted
-            panel.display = visible
+            if panel.display != visible:
+                panel.display = visible
 
     # -- the one place state changes --------------------------------------------------------
 
@@ -314,11 +317,12 @@ class BackpropApp(App[int]):
             self.run_line = ""
         self.step_offset = runs.current.at
         self.snapshot = snap
+        self.watch_lesson(self.lesson)
 
     def _run_line(self) -> str:
         b = self.runs.current
         if b.change is None:
-            return _("main run, {n} branches · v switches").format(n=len(self.runs) - 1)
+            return _("main run · {count} runs").format(count=len(self.runs))
         return _("branch {label} from step {at}").format(label=b.label(), at=b.at)
 
     def _show(self, snap: Snapshot) -> None:

@@ -20,6 +20,8 @@ from core.text.i18n import _
 
 CHANGES = ("lr", "optimizer", "batch")  # what a branch may change
 MAX_RUNS = 6  # the main run and five branches: as many as the loss panel has markers for
+PATH_POINTS = 40  # a run's path on the landscape: at most this many of its steps
+PATH_WORK = 2**18  # parameter-samples replayed to find a path at most (else none is drawn)
 
 
 @dataclass(frozen=True)
@@ -205,3 +207,17 @@ class Runs:
             )
             self._view = old
         return old
+
+
+def path(snap: Snapshot, index: int, points: int = PATH_POINTS) -> tuple[tuple[float, float], ...]:
+    """(θ[index], J) at up to `points` evenly spaced steps whose loss the run has shown, with
+    the last; () where replaying the history for it would cost more than PATH_WORK."""
+    hist, count = snap.history, snap.revealed_losses
+    if count * hist.n * len(snap.scenario.samples) > PATH_WORK:
+        return ()
+    steps = set(hist.sampled_steps(count, points)) | {count - 1}
+    return tuple(
+        (params[index], hist.losses[k])
+        for k, params in zip(range(count), hist.iter_params())
+        if k in steps
+    )

@@ -214,3 +214,18 @@ def test_a_batch_branch_steps_on_consecutive_batches() -> None:
         params = [p - lr * g if t else p for p, g, t in zip(params, grads, trained)]
         snap = runs.session.step()
         assert snap.params == pytest.approx(params, abs=1e-8)
+
+
+def test_a_runs_path_is_its_weight_and_loss_step_by_step() -> None:
+    from core.stepping.branches import path
+
+    runs = story_runs(4)
+    ws = [0.8, 0.59, 0.4745, 0.410975, 0.37603625]  # the story's table
+    assert runs.session.snapshot.revealed_losses == 4  # step 4's J shows with its forward pass
+    got = path(runs.session.snapshot, 0)
+    assert [w for w, _ in got] == pytest.approx(ws[:4], rel=1e-12)
+    assert [j for _, j in got] == pytest.approx([(1.5 * w - 0.5) ** 2 for w in ws[:4]])
+    long = Runs(Session(load_builtin("single-weight")))
+    long.session.run(100, stop_when_done=False)
+    sampled = path(long.session.snapshot, 0, points=10)
+    assert 10 <= len(sampled) <= 11 and sampled[0][0] == 0.8

@@ -13,7 +13,7 @@ from rich.markup import escape
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
-from core.stepping.branches import RunsView
+from core.stepping.branches import RunsView, path
 from core.stepping.session import Snapshot
 from core.teaching.axes import Axis, linear_axis, log_axis, spread_axis
 from core.teaching.landscape import landscape, plottable, wants_log_scale
@@ -27,6 +27,7 @@ OVERHEAD = 2  # rows that are not plotting area: the x axis line and its labels 
 RUN_MARKERS = ("x", "+", "%", "#", "@")
 RUN_COLORS = ("magenta", "green", "blue", "red", "yellow")
 MAIN_GLYPH = {False: "⠤", True: "*"}  # the main run's line as the legend shows it (by ascii_only)
+MAIN_POINT = "o"  # the main run's marker on the landscape, where its line is the curve's
 
 
 class LossPanel(PlotextPlot):
@@ -196,7 +197,8 @@ class LossPanel(PlotextPlot):
         runs = self._runs()
         if runs is None:
             return []
-        glyphs = [MAIN_GLYPH[self.ascii_only]] + [self._run_marker(i) for i in range(1, 99)]
+        main = MAIN_POINT if self.view == "landscape" else MAIN_GLYPH[self.ascii_only]
+        glyphs = [main] + [self._run_marker(i) for i in range(1, len(runs.runs))]
 
         def entry(i: int, text: str) -> str:
             return escape(f"[{text}]") if i == runs.active else text  # not a markup tag
@@ -256,24 +258,34 @@ class LossPanel(PlotextPlot):
         ]
 
     def _mark_runs(self, x: Axis, y: Axis) -> None:
-        """The other runs' values of the parameter and their J, with their markers, where they
-        fall inside the landscape's window (their other parameters differ: off the curve)."""
+        """Where the other runs stand (their value of the parameter, their J) and, with a single
+        trained parameter (their paths then lie on this curve), the path each run took."""
         runs = self._runs()
         if runs is None:
             return
+        single = sum(runs.current.snapshot.scenario.architecture.trainable) == 1
         for i, run in enumerate(runs.runs):
-            ev = run.snapshot.evaluation
-            theta, loss = ev.params[self.selected], ev.loss
-            if i == runs.active or not (math.isfinite(theta) and math.isfinite(loss)):
-                continue
-            if y.log and loss <= 0.0:
-                continue
-            cx, cy = x.cell(theta), y.cell(y.to_plot(loss))
-            if 0 <= cx < x.cells and 0 <= cy < y.cells:
-                marker = self._run_marker(i) if i else self._point_marker()
+            points = list(path(run.snapshot, self.selected)) if single else []
+            if i != runs.active:
+                ev = run.snapshot.evaluation
+                points.append((ev.params[self.selected], ev.loss))
+            cells = [c for c in (_cell(x, y, p) for p in points) if c is not None]
+            if cells:
                 self.plt.scatter(
-                    [x.centre(cx)], [y.centre(cy)], marker=marker, color=self._run_color(i)
+                    [x.centre(cx) for cx, _ in cells],
+                    [y.centre(cy) for _, cy in cells],
+                    marker=self._run_marker(i) if i else MAIN_POINT,
+                    color=self._run_color(i),
                 )
+
+
+def _cell(x: Axis, y: Axis, point: tuple[float, float]) -> tuple[int, int] | None:
+    """The cell a (θ, J) point is drawn in, if it is inside the plot."""
+    theta, loss = point
+    if not (math.isfinite(theta) and math.isfinite(loss)) or (y.log and loss <= 0.0):
+        return None
+    cx, cy = x.cell(theta), y.cell(y.to_plot(loss))
+    return (cx, cy) if 0 <= cx < x.cells and 0 <= cy < y.cells else None
 
 
 def _value_axis(values: list[float], rows: int, log: bool | None = None) -> Axis | None:
