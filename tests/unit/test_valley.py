@@ -17,6 +17,7 @@ from core.files.loader import BUILTINS, load_builtin
 from core.model.network import evaluate
 from core.model.optimizers import OptimizerConfig
 from core.stepping.session import Session, StatusKind, next_rate
+from core.text.format import to_ascii
 
 NAME = "narrow-valley"
 XS = (4.0, 5.0, 6.0)
@@ -152,3 +153,9 @@ def test_the_first_steps_as_the_notes_give_them() -> None:
         text = lesson_text(lang)
         for figure in ("123.7", "112.7", "3.943", "0.532", "0.0375", "53.3", "0.050", "1,065"):
             assert figure in text, (lang, figure)
+
+
+def test_the_english_notes_survive_ascii() -> None:
+    """--ascii turns each glyph into its spelling: none may be left as an unknown character."""
+    text = to_ascii(lesson_text("en"))
+    assert text.isascii(), sorted({c for c in text if not c.isascii()})
