@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.files import persist
+from core.stepping.branches import path
 from core.text.format import to_ascii
 from tui.app import BackpropApp
 from tui.dialogs.branch import BranchScreen
@@ -215,3 +216,23 @@ async def test_the_overlay_of_a_diverging_and_a_converging_run_has_sound_axes(
         marks = "".join(lines)
         assert "x" in marks  # the branch's own marker, and the main run's line:
         assert "*" in marks if ascii_only else any("\u2800" < c <= "\u28ff" for c in marks)
+
+
+async def test_the_landscape_shows_where_each_run_went() -> None:
+    from tests.functional.plot_audit import inside
+
+    app = BackpropApp(ascii_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b", "down", "enter")  # momentum, from step 0
+        assert app.runs.current.label() == "momentum"
+        for _ in range(8):
+            for s in app.runs.racing():
+                s.step()
+        app._show(app.session.snapshot)
+        await pilot.press("v", "l")  # the main run's landscape
+        await pilot.pause()
+        canvas = "".join(inside(app, app.query_one(LossPanel)))  # type: ignore[arg-type]
+        # Momentum overshoots 1/3 (the bowl's bottom): its path has points on both sides of it.
+        ws = [w for w, _ in path(app.runs.branches[1].session.snapshot, 0)]
+        assert min(ws) < 1 / 3 < max(ws)
+        assert "x" in canvas and "o" in canvas and "O" in canvas
