@@ -229,3 +229,42 @@ def test_a_runs_path_is_its_weight_and_loss_step_by_step() -> None:
     long.session.run(100, stop_when_done=False)
     sampled = path(long.session.snapshot, 0, points=10)
     assert 10 <= len(sampled) <= 11 and sampled[0][0] == 0.8
+
+
+def test_saved_branches_come_back_exactly_and_go_on_as_before() -> None:
+    import json
+
+    from core.files import branches_io, persist
+
+    runs = Runs(Session(load_builtin("xor")))
+    runs.session.run(3)
+    runs.branch(Change("optimizer", "adam"))
+    runs.session.run(5)
+    runs.session.advance()  # mid-step: the forward phase
+    runs.branch(Change("lr", 0.05))  # a rate branch of the adam run keeps m, v and t
+    runs.session.run(2)
+    runs.switch()  # the main run is active
+    doc = json.loads(json.dumps(branches_io.dump(runs)))
+    main, _ = persist.loads(persist.dumps(runs.main.snapshot))
+    back = branches_io.restore(main, doc)
+    assert back.active == 0 and [b.label() for b in back.branches] == ["main", "adam", "lr 0.05"]
+    assert [(b.parent, b.at) for b in back.branches] == [(-1, 0), (0, 3), (1, 8)]
+    for old, new in zip(runs.branches, back.branches):
+        a, b = old.session.snapshot, new.session.snapshot
+        assert (a.step, a.phase, a.params) == (b.step, b.phase, b.params)
+        assert a.optimizer_state == b.optimizer_state
+        assert old.session.scenario.optimizer == new.session.scenario.optimizer
+        # and they go on the same, bit for bit
+        assert old.session.run(4).params == new.session.run(4).params
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [None, {"branches": 1}, {"active": 0, "branches": [{"change": {"kind": "lr", "value": -1}}]},
+     {"active": 5, "branches": []}],
+)  # fmt: skip
+def test_a_broken_record_of_branches_is_refused_with_a_value_error(broken: object) -> None:
+    from core.files import branches_io
+
+    with pytest.raises(ValueError):
+        branches_io.restore(Session(load_builtin("xor")), broken)
