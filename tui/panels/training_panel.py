@@ -91,13 +91,16 @@ class TrainingPanel(Vertical):
         ahead = "" if config.plain else config.name + ("+wd" if config.weight_decay else "") + " · "
         if snap.shows_loss:
             loss, template = snap.evaluation.loss, _("lr {lr} · loss J {loss}")
+            short = _("lr {lr} · J {loss}")  # with the optimizer's name, if the long one is not
         elif snap.step:
             loss, template = snap.history.losses[snap.step - 1], _("lr {lr} · last step's J {loss}")
+            short = template
         else:
             return ahead + _("lr {lr} · loss J ?").format(lr=lr)
-        for prefix in dict.fromkeys((ahead, "")):
+        tries = dict.fromkeys(((ahead, template), (ahead, short), ("", template)))
+        for prefix, text in tries:
             for digits in DIGITS:
-                line = prefix + template.format(lr=lr, loss=fmt(loss, digits))
+                line = prefix + text.format(lr=lr, loss=fmt(loss, digits))
                 if self._fits(line):
                     return line
         return line
