@@ -648,6 +648,7 @@ class BackpropApp(App[int]):
                 timeout=4,
             )
             return
+        self.auto = False  # the branch starts where the dialog says
         snap = self.session.snapshot
         step = self.runs.global_step(snap.step)
 
