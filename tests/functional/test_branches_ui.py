@@ -236,3 +236,18 @@ async def test_the_landscape_shows_where_each_run_went() -> None:
         ws = [w for w, _ in path(app.runs.branches[1].session.snapshot, 0)]
         assert min(ws) < 1 / 3 < max(ws)
         assert "x" in canvas and "o" in canvas and "O" in canvas
+
+
+async def test_opening_a_scenario_keeps_the_runs_for_undo() -> None:
+    from core.files.loader import load_builtin
+
+    app = BackpropApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await branch(pilot, "0.5")
+        app.open_scenario(load_builtin("xor"))
+        await pilot.pause()
+        assert len(app.runs) == 1 and app.query_one(LossPanel).runs is None
+        await pilot.press("u")
+        await pilot.pause()
+        assert len(app.runs) == 2 and app.runs.active == 1
+        assert app.session.scenario.name == "Single weight"
