@@ -45,7 +45,7 @@ from core.stepping.session import (
     Session,
     Status,
     StatusKind,
-    update_batch,
+    batch_grads,
     update_params,
 )
 from core.text.i18n import _
@@ -199,16 +199,9 @@ class _Run:
     def _kernel(self, count: int, put: Callable[[Row], None] | None) -> RunResult | None:
         if self.trainer is None or self.data is None:
             return None
-        grads = self.grads
-        batch = update_batch(self.scenario, self.state)
-        if len(batch) < len(self.scenario.samples):  # the first update takes its batch's
-            part = self.scenario.samples[batch.start : batch.stop]
-            grads = evaluate(
-                self.scenario.architecture, self.scenario.loss, self.params, part
-            ).grads
         result = self.trainer.trace(
             self.params,
-            grads,
+            batch_grads(self.scenario, self.params, self.grads, self.state),  # the first update's
             self.lr,
             count,
             self.data,
@@ -240,11 +233,7 @@ class _Run:
             if sc.optimizer.plain:
                 new = apply_update(params, grads, self.lr, trainable)
             else:  # the update's gradient is its batch's; the row's, the data set's
-                batch = update_batch(sc, state)
-                used = grads
-                if len(batch) < len(sc.samples):
-                    part = sc.samples[batch.start : batch.stop]
-                    used = evaluate(net, sc.loss, params, part).grads
+                used = batch_grads(sc, params, grads, state)
                 new, self.state = update_params(sc, params, used, self.lr, state)
             ev = evaluate(net, sc.loss, new, sc.samples)
             params, grads = ev.params, ev.grads

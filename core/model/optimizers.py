@@ -123,9 +123,6 @@ class OptimizerState:
     t: int = 0
     slots: tuple[tuple[float, ...], ...] = field(default=())  # slots[i]: parameter i's
 
-    def width(self) -> int:
-        return 1 + sum(len(s) for s in self.slots)
-
     def flat(self) -> tuple[float, ...]:
         """(t, slots of θ1…, slots of θ2…, …): how a history row stores it after θ."""
         return (float(self.t), *(v for s in self.slots for v in s))

@@ -130,11 +130,21 @@ def update_batch(scenario: Scenario, state: OptimizerState) -> range:
 
 def update_grads(scenario: Scenario, ev: Evaluation, state: OptimizerState) -> tuple[float, ...]:
     """∂J/∂θ the next update from `ev.params` uses: the data set's, or its batch's mean."""
+    return batch_grads(scenario, ev.params, ev.grads, state)
+
+
+def batch_grads(
+    scenario: Scenario,
+    params: tuple[float, ...],
+    grads: tuple[float, ...],
+    state: OptimizerState,
+) -> tuple[float, ...]:
+    """`update_grads` from θ and the data set's gradient there (`grads`)."""
     batch = update_batch(scenario, state)
     if len(batch) == len(scenario.samples):
-        return ev.grads
+        return grads
     part = scenario.samples[batch.start : batch.stop]
-    return evaluate(scenario.architecture, scenario.loss, ev.params, part).grads
+    return evaluate(scenario.architecture, scenario.loss, params, part).grads
 
 
 def update_params(
@@ -248,10 +258,9 @@ class Session:
         return params if self._width == self._n else (*params, *state.flat())
 
     def _split(self, row: tuple[float, ...]) -> tuple[tuple[float, ...], OptimizerState]:
-        if self._width == self._n:
+        if self._width == self._n:  # stateless: nothing is carried
             return row, self._start_state
-        config = self.scenario.optimizer
-        return row[: self._n], optimizers.from_flat(config, self._n, row[self._n :])
+        return split_row(self.scenario, row)
 
     def _replay(self, row: tuple[float, ...], lr: float) -> tuple[float, ...]:
         """One update, exactly as the session made it (the history recomputes steps with it)."""
