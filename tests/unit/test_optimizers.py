@@ -327,3 +327,108 @@ def test_every_optimizers_written_update_and_quiz_answer_are_the_sessions(name: 
         near_old = quiz._same(snap, 0, quiz.Question.NEW_VALUE, plain_step, snap.params[0])
         assert graded.mistake is not None
         assert graded.mistake.key == ("not_updated" if near_old else "plain_step")
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_random_moves_undo_back_exactly_under_adam_with_batches(seed: int) -> None:
+    sc = with_optimizer("adam", "xor", batch_size=3, weight_decay=0.01)
+    session = Session(sc)
+    rng = random.Random(seed)
+
+    def seen(snap: Snapshot) -> str:
+        return repr(
+            (
+                snap.step,
+                snap.phase,
+                snap.params,
+                snap.evaluation.params,
+                snap.learning_rate,
+                snap.optimizer_state,
+                snap.shown_state,
+                list(snap.history.losses),
+            )
+        )
+
+    states: list[str | None] = [seen(session.snapshot)]
+    for _ in range(40):
+        before = session.snapshot.step
+        move = rng.choice(["advance", "step", "run", "rate", "edit", "reset"])
+        if move == "advance":
+            snap = session.advance()
+        elif move == "step":
+            snap = session.step()
+        elif move == "run":
+            snap = session.run(rng.randint(1, 40), stop_when_done=False)
+        elif move == "rate":
+            snap = session.set_learning_rate(rng.choice([0.1, 0.5, 2.0]))
+        elif move == "edit":
+            snap = session.set_parameter(rng.randrange(9), rng.uniform(-1, 1))
+        else:
+            snap = session.reset()
+        hist = snap.history
+        assert hist.params_at(snap.step) == snap.params
+        assert hist.state_at(snap.step) == snap.optimizer_state.flat()
+        if move == "run":  # a run's steps are undone one by one: skip those in between
+            states.extend([None] * (snap.step - before - 1))
+        states.append(seen(snap))
+    while session.can_undo:
+        states.pop()
+        snap = session.undo()
+        while states and states[-1] is None:
+            states.pop()
+            snap = session.undo()
+        assert seen(snap) == states[-1]
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from tui.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_optimizer_options_reach_the_json_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    code, out, _err = cli(
+        capsys, "xor", "--optimizer", "rmsprop", "--batch-size", "3", "--weight-decay", "0.1",
+        "--steps", "3", "--format", "json",
+    )  # fmt: skip
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["optimizer"] == {
+        "name": "rmsprop", "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.1, "batch_size": 3,
+    }  # fmt: skip
+    # Entry k: the whole data set's loss at the values after k updates.
+    sc = with_optimizer("rmsprop", "xor", batch_size=3, weight_decay=0.1)
+    history = Session(sc).run(3).history
+    for k, entry in enumerate(doc["steps"]):
+        params = tuple(entry["params"].values())
+        assert params == history.params_at(k)  # the session's k-th values (batch k's update)
+        whole = evaluate(sc.architecture, sc.loss, params, sc.samples)
+        assert (entry["loss"], tuple(entry["grads"].values())) == (whole.loss, whole.grads)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--optimizer", "adamw"], "argument --optimizer: invalid choice: 'adamw'"),
+        (["xor", "--batch-size", "5", "--headless"], "--batch-size: XOR has 4 samples"),
+        (["--batch-size", "-1"], "argument --batch-size: must be 0 (all samples) or more"),
+        (["--weight-decay", "x"], "argument --weight-decay: expected a number"),
+        (["--resume", "--optimizer", "adam"], "--optimizer does not go with --resume"),
+    ],
+)
+def test_bad_optimizer_options_are_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = cli(capsys, *args)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
