@@ -323,14 +323,22 @@ _SYMBOLS = {
     **optimizers.SYMBOLS,
 }
 _TOKEN = re.compile(r"\*\*|[A-Za-z_][A-Za-z_0-9]*|\d+\.\d+(?:e[-+]?\d+)?|\S")
+_PLAIN = re.compile(r"[\w.]+(e−\d+)?")  # a name or a number: squared without brackets
 _SIMPLE_ROOT = re.compile(r"√\(([^()\s]+)\)")
 
 
 def _formula(expr: str, words: dict[str, str]) -> str:
     """An update line's expression as the panel writes it: · for *, √ for sqrt, ^ for **."""
-    out = []
-    for token in _TOKEN.findall(expr):
-        if token == "*":
+    out: list[str] = []
+    tokens = _TOKEN.findall(expr)
+    for k, token in enumerate(tokens):
+        if token == "*" and k + 1 < len(tokens) and tokens[k + 1] == tokens[k - 1]:
+            tokens[k + 1] = "²"  # g·g is g²
+        elif token == "²":
+            last = out[-1]
+            plain = _PLAIN.fullmatch(last) or (last.startswith("(") and last.endswith(")"))
+            out[-1] = (last if plain else f"({last})") + "²"
+        elif token == "*":
             out.append("·")
         elif token == "**":
             out.append("^")
