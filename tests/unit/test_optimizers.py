@@ -436,5 +436,5 @@ def test_bad_optimizer_options_are_one_line_and_status_2(
 
 def test_rmsprops_square_is_written_as_one() -> None:
     snap = Session(with_optimizer("rmsprop")).step()
-    # v = (1 − α)·g² = 0.01·4.41 from v = 0; the step is about lr·g/|g| = 0.1.
+    # From v = 0: v = (1 − α)·g² = 0.01·4.41, g = 2.1 (the story).
     assert update_text(snap)[0] == "v ← α·v + (1 − α)·(∂J/∂w)² = 0.99·0 + (1 − 0.99)·2.1² = 0.0441"
