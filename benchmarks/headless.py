@@ -13,7 +13,8 @@ For textbook-2-2-2 and xor it times, in one run, interleaved, best of several re
   PyTorch can be imported; its first rows are checked against ours;
 - engine: `Session(scenario).run(n, stop_when_done=False)`, training without writing.
 
-and, end to end, a fresh interpreter writing the CSV of 50,001 steps (the issue's measure:
+then the streamed CSV and JSON under each optimizer (benchmarks.core.OPTIMIZERS); and, end to
+end, a fresh interpreter writing the CSV of 50,001 steps (the issue's measure:
 imports and start-up included) for ours and for the PyTorch loop.
 
 Figures are CPU time (of this process; of the child for the end-to-end runs), which a shared

@@ -8,10 +8,13 @@ a function with one local variable per parameter, gradient and neuron that runs 
 
 What it writes for each activation, loss and the update comes from the tables beside their
 Python definitions (`core.model.activations.ACTIVATIONS`, `core.model.losses.LOSSES`,
-`core.model.network.UPDATE_CODE`), so the generated arithmetic is the very arithmetic of `evaluate`
-and `apply_update`, operation for operation and in the same order (builtin `sum` is reproduced
-as the left-to-right additions it does on Python 3.11, or called as it is on later versions),
-so every parameter, loss and gradient is bit for bit what the generic path computes.
+`core.model.network.UPDATE_CODE`, and for the other optimizers `core.model.optimizers.UPDATES`,
+whose state rides along in locals; with mini-batches each update takes its batch's gradient,
+summed from the same per-sample terms as the data set's), so the generated arithmetic is the
+very arithmetic of `evaluate` and `apply_update` (or `optimizers.step`), operation for
+operation and in the same order (builtin `sum` is reproduced as the left-to-right additions it
+does on Python 3.11, or called as it is on later versions), so every parameter, loss and
+gradient is bit for bit what the generic path computes.
 Divergence is screened with a cheap test that passes only when `Session._check_divergence`
 would find nothing; any step it does not pass is handed back to the session to be judged
 exactly.
