@@ -438,3 +438,23 @@ def test_rmsprops_square_is_written_as_one() -> None:
     snap = Session(with_optimizer("rmsprop")).step()
     # From v = 0: v = (1 − α)·g² = 0.01·4.41, g = 2.1 (the story).
     assert update_text(snap)[0] == "v ← α·v + (1 − α)·(∂J/∂w)² = 0.99·0 + (1 − 0.99)·2.1² = 0.0441"
+
+
+def test_any_optimizer_table_is_refused_in_one_line_or_trains() -> None:
+    from core.files.loader import ScenarioError, parse
+
+    rng = random.Random(3)
+    values = ['"adam"', '"sgd"', '"rmsprop"', '"x"', "0", "1", "-1", "0.5", "0.999", "1e-300",
+              "1e308", "inf", "nan", "true", "[]", "{}", "2", "-0.0"]  # fmt: skip
+    keys = ["name", "momentum", "alpha", "beta1", "beta2", "eps", "weight_decay", "batch_size"]
+    for _ in range(300):
+        chosen = rng.sample(keys, rng.randint(1, 4))
+        table = "".join(f"{k} = {rng.choice(values)}\n" for k in chosen)
+        try:
+            sc = parse(STORY + "[optimizer]\n" + table, "t.toml")
+        except ScenarioError as err:
+            assert "\n" not in str(err) and str(err).startswith("t.toml: optimizer")
+            continue
+        session = Session(sc)
+        session.run(30, stop_when_done=False)
+        assert session.snapshot.step == 30
