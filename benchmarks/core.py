@@ -13,7 +13,9 @@ For every built-in scenario it times, in one run:
   PyTorch can be imported; its first-step gradients are checked against the engine's first.
 
 and, for the 2-2-2 textbook network, a hand-unrolled plain-Python loop (no engine, just the
-arithmetic of forward pass, loss, backward pass and update, scalar by scalar) as the floor.
+arithmetic of forward pass, loss, backward pass and update, scalar by scalar) as the floor; then
+the engine's steps/s under each optimizer (OPTIMIZERS: momentum, Nesterov, RMSProp, Adam, weight
+decay, mini-batches) on textbook-2-2-2 and xor, and whether the compiled kernel took it.
 
 Targets: engine ≥ 10x torch eager's steps/s on every built-in; engine within 5x of the floor.
 Each figure is the best of several repeats, after a warm-up run; the exit status is 1 if a
@@ -23,6 +25,7 @@ target is missed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import platform
 import sys
@@ -37,6 +40,7 @@ from core.files.loader import BUILTINS, load_builtin
 from core.model.activations import LEAK
 from core.model.losses import EPSILON
 from core.model.network import apply_update, evaluate
+from core.model.optimizers import OPTIMIZER_NAMES, OptimizerConfig, describe
 from core.model.scenario import Scenario
 from core.stepping.session import Session
 
@@ -278,12 +282,30 @@ class Row:
 
 
 @dataclass(frozen=True)
+class OptimizerRow:
+    scenario: str
+    optimizer: str  # its description (core.model.optimizers.describe)
+    kernel: bool  # the compiled trainer takes it (else the generic path)
+    engine: float  # steps per second
+
+
+# Each optimizer on these scenarios (and Adam with mini-batches, which the generic path takes).
+OPTIMIZER_SCENARIOS = ("textbook-2-2-2", "xor")
+OPTIMIZERS = (
+    *(OptimizerConfig(name) for name in OPTIMIZER_NAMES),
+    OptimizerConfig("adam", weight_decay=0.01),
+    OptimizerConfig("adam", batch_size=2),
+)
+
+
+@dataclass(frozen=True)
 class Report:
     rows: tuple[Row, ...]
     floor: float  # steps per second
     floor_engine: float  # the engine's steps/s on the floor's scenario
     floor_difference: float  # max |floor − engine| over the parameters after 100 steps
     torch_version: str | None
+    optimizer_rows: tuple[OptimizerRow, ...] = ()
 
     @property
     def floor_ratio(self) -> float:
@@ -341,7 +363,25 @@ def measure(
         floor_engine,
         floor_difference,
         None if torch is None else str(torch.__version__),
+        measure_optimizers(counts, [n for n in OPTIMIZER_SCENARIOS if n in names], say),
     )
+
+
+def measure_optimizers(
+    counts: Counts, names: Sequence[str], say: Callable[[str], None] = print
+) -> tuple[OptimizerRow, ...]:
+    """The engine's steps/s under each optimizer in OPTIMIZERS."""
+    rows = []
+    for name in names:
+        for config in OPTIMIZERS:
+            scenario = dataclasses.replace(load_builtin(name), optimizer=config)
+            kernel = Session(scenario)._trainer is not None
+            # The generic path is ~10x slower: fewer steps keep the run short.
+            steps = counts.engine if kernel else max(counts.engine // 10, 1)
+            seconds = best_time(partial(engine_run, scenario, steps), counts.repeats)
+            rows.append(OptimizerRow(name, describe(config), kernel, steps / seconds))
+        say(f"  timed the optimizers on {name}")
+    return tuple(rows)
 
 
 def _rate(value: float | None) -> str:
@@ -382,6 +422,12 @@ def render(report: Report, counts: Counts) -> list[str]:
         f"{report.floor_difference:.3g}  "
         f"{'ok' if report.floor_difference <= FLOOR_TOLERANCE else 'MISMATCH'}"
     )
+    if report.optimizer_rows:
+        lines += ["", f"{'scenario':<16} {'optimizer':<56} {'path':<7} {'engine run':>12}"]
+        for o in report.optimizer_rows:
+            path = "kernel" if o.kernel else "generic"
+            lines.append(f"{o.scenario:<16} {o.optimizer:<56} {path:<7} {_rate(o.engine):>12}")
+    lines.append("")
     for r in report.rows:
         if r.grad_difference is not None:
             ok = r.grad_difference <= GRAD_TOLERANCE

@@ -13,7 +13,8 @@ For textbook-2-2-2 and xor it times, in one run, interleaved, best of several re
   PyTorch can be imported; its first rows are checked against ours;
 - engine: `Session(scenario).run(n, stop_when_done=False)`, training without writing.
 
-and, end to end, a fresh interpreter writing the CSV of 50,001 steps (the issue's measure:
+then the streamed CSV and JSON under each optimizer (benchmarks.core.OPTIMIZERS); and, end to
+end, a fresh interpreter writing the CSV of 50,001 steps (the issue's measure:
 imports and start-up included) for ours and for the PyTorch loop.
 
 Figures are CPU time (of this process; of the child for the end-to-end runs), which a shared
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import os
 import platform
@@ -37,11 +39,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TextIO
 
-from benchmarks.core import TorchNet, import_torch
+from benchmarks.core import OPTIMIZERS, TorchNet, import_torch
 from core.files.loader import load_builtin
 from core.files.trace import write_trace
+from core.model.optimizers import describe
 from core.model.scenario import Scenario
 from core.stepping.session import Session
 
@@ -150,6 +154,21 @@ def measure(name: str, counts: Counts, torch: Any | None) -> Timing:
     return timing
 
 
+def _trace(sc: Scenario, steps: int, fmt: str, out: TextIO) -> object:
+    return write_trace(sc, None, steps, fmt, out)
+
+
+def optimizer_times(sc: Scenario, counts: Counts) -> tuple[float, float]:
+    """CPU µs a step of the streamed CSV and JSON traces of `sc` (its optimizer's)."""
+    n = counts.ours
+    times: tuple[list[float], list[float]] = ([], [])
+    write_trace(sc, None, 100, "json", io.StringIO())  # warm-up: compile the kernel
+    for _ in range(counts.repeats):
+        for fmt, seen in zip(("csv", "json"), times):
+            best(to_devnull(partial(_trace, sc, n, fmt)), n, seen)
+    return min(times[0]), min(times[1])
+
+
 def peak_rss(name: str, steps: int, fmt: str) -> int:
     """Peak resident memory (KiB) of a fresh interpreter writing the trace to os.devnull."""
     code = (
@@ -222,6 +241,13 @@ def main(argv: list[str] | None = None) -> int:
             line += f"{'-':>9}{'-':>11}"
         print(line + f"{c / e:>11.1f}x")
     print(f"target: torch/csv >= {TORCH_TARGET:g}x")
+    print("each optimizer, CPU µs a step of the streamed trace (kernel: the compiled trainer)")
+    for name in SCENARIOS:
+        for config in OPTIMIZERS:
+            sc = dataclasses.replace(load_builtin(name), optimizer=config)
+            kernel = "kernel" if Session(sc)._trainer is not None else "generic"
+            c, j = optimizer_times(sc, counts)
+            print(f"  {name:<16}{describe(config):<56}{kernel:<8}{c:>8.2f}{j:>8.2f}")
     steps = counts.whole
     print(f"end to end: a fresh interpreter, {steps} steps of CSV to os.devnull, CPU µs a step")
     for name in SCENARIOS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import signal
 import threading
@@ -24,6 +25,7 @@ from textual.widgets import Footer, Static
 from core.files.atomic import write_new
 from core.files.loader import DEFAULT, load_builtin
 from core.model.scenario import Scenario
+from core.stepping.branches import CHANGES, MAX_RUNS, Runs, RunsView
 from core.stepping.session import Phase, Session, Snapshot, StatusKind, next_rate
 from core.teaching.quiz import Grade, Score, due, due_substep
 from core.text.format import fmt, to_ascii
@@ -75,12 +77,16 @@ STATE_NAMES = {
 class _Kept:
     """A session put aside by opening another scenario, with what the student was looking at."""
 
-    session: Session
+    runs: Runs
     selected: int
     sample: int
     view: str
     score: Score
     lesson: bool
+
+    @property
+    def session(self) -> Session:
+        return self.runs.main
 
 
 class BackpropApp(App[int]):
@@ -98,6 +104,10 @@ class BackpropApp(App[int]):
     # repaint=False: the panels bound to these repaint themselves; an App reactive that
     # repaints would redraw every cell of the screen (bytes on the SSH link) on each change.
     snapshot: reactive[Snapshot | None] = reactive(None, repaint=False)
+    runs_view: reactive[RunsView | None] = reactive(None, repaint=False)  # None: one run only
+    run_line: reactive[str] = reactive("", repaint=False)  # the Training panel's name of the run
+    step_offset: reactive[int] = reactive(0, repaint=False)  # the active run's step 0, counted
+    # from the main run's start: the Training panel counts steps as the loss curve does
     selected: reactive[int] = reactive(0, repaint=False)
     sample: reactive[int] = reactive(0, repaint=False)
     view: reactive[str] = reactive("curve", repaint=False)
@@ -108,6 +118,7 @@ class BackpropApp(App[int]):
     score: reactive[Score] = reactive(Score(), repaint=False)
     lesson: reactive[bool] = reactive(True, repaint=False)
     ascii_only: reactive[bool] = reactive(False, repaint=False)
+    runs: Runs  # the main run and its branches; `session` is the active one
     _previous: tuple[_Kept, ...] = ()  # sessions put aside by opening a scenario, newest last
     lifecycle: Ending | None = None  # set by tui.cli.run_app: signals and the watchdog
 
@@ -163,6 +174,27 @@ class BackpropApp(App[int]):
         if ui.get("fine") is True and not self.session.fine:
             self.session.set_fine(True)
             self.set_reactive(BackpropApp.snapshot, self.session.snapshot)
+        if "runs" in ui:
+            from core.files import branches_io
+
+            # A broken record of the branches: carry on with the main run alone.
+            with contextlib.suppress(ValueError):
+                self.runs = branches_io.restore(self.runs.main, ui["runs"])
+            # Before the app runs: set without watchers, as __init__ does.
+            self.set_reactive(BackpropApp.snapshot, self.session.snapshot)
+            if len(self.runs) > 1:
+                self.set_reactive(BackpropApp.runs_view, self.runs.view())
+                self.set_reactive(BackpropApp.run_line, self._run_line())
+                self.set_reactive(BackpropApp.step_offset, self.runs.current.at)
+
+    @property
+    def session(self) -> Session:
+        """The run the keys drive."""
+        return self.runs.session
+
+    @session.setter
+    def session(self, session: Session) -> None:
+        self.runs = Runs(session)
 
     def keep_session(self, wait: float = 1.0) -> Path | None:
         """Save the session for --resume, once: every ending path calls it, and later calls give
@@ -189,12 +221,16 @@ class BackpropApp(App[int]):
             "fine": self.session.fine,
             "score": self.score.to_dict(),
         }
+        if len(self.runs) > 1:
+            from core.files import branches_io
+
+            ui["runs"] = branches_io.dump(self.runs)
         try:
             from core.files import (
                 persist,  # imported when needed: start-up time matters on a lab server
             )
 
-            path = persist.save(self.session.snapshot, ui, self.state_file)
+            path = persist.save(self.runs.main.snapshot, ui, self.state_file)
         except OSError as err:
             self.keep_error = f"{self.state_file}: {err.strerror or err}"
             return None
@@ -229,9 +265,11 @@ class BackpropApp(App[int]):
                         BackpropApp.fast_forward,
                         BackpropApp.quiz,
                         BackpropApp.score,
+                        BackpropApp.run_line,
+                        BackpropApp.step_offset,
                     )
                     yield LossPanel(id="loss").data_bind(
-                        *shared, BackpropApp.selected, BackpropApp.view
+                        *shared, BackpropApp.selected, BackpropApp.view, runs=BackpropApp.runs_view
                     )
         yield Static(id="too-small")
         yield Footer(compact=True)
@@ -267,17 +305,39 @@ class BackpropApp(App[int]):
             screen.disable_messages(events.Resize)
 
     def watch_lesson(self, visible: bool) -> None:
+        # A branch has no lessons (they quote the main run's numbers): none shows while it is on.
+        visible = visible and bool(self.session.scenario.lessons)
         for panel in self.query(LessonPanel):  # none before the app is mounted
-            panel.display = visible
+            if panel.display != visible:
+                panel.display = visible
 
     # -- the one place state changes --------------------------------------------------------
 
+    def _publish(self, snap: Snapshot) -> None:
+        """The active run's snapshot, and with branches the set of runs, to the panels."""
+        runs = self.runs
+        if len(runs) > 1:
+            self.runs_view = runs.view()
+            self.run_line = self._run_line()
+        else:
+            self.runs_view = None
+            self.run_line = ""
+        self.step_offset = runs.current.at
+        self.snapshot = snap
+        self.watch_lesson(self.lesson)
+
+    def _run_line(self) -> str:
+        b = self.runs.current
+        if b.change is None:
+            return _("main run · {count} runs").format(count=len(self.runs))
+        return _("branch {label} from step {at}").format(label=b.label(), at=b.at)
+
     def _show(self, snap: Snapshot) -> None:
         before = self.snapshot
-        self.snapshot = snap
+        self._publish(snap)
         if not snap.status.done:
             return
-        if self.auto or self.fast_forward is not None:
+        if (self.auto or self.fast_forward is not None) and not self.runs.racing():
             self._stop_running()
             self._announce(snap)
         elif before is None or before.status.kind is not snap.status.kind:
@@ -285,19 +345,34 @@ class BackpropApp(App[int]):
             self._announce(snap)
 
     def _announce(self, snap: Snapshot) -> None:
+        step = snap.step + self.runs.current.at  # counted as the loss curve counts
         if snap.status.kind is StatusKind.CONVERGED:
             self.notify(
                 _("Converged at step {step}: {reason}").format(
-                    step=snap.step, reason=snap.status.reason
+                    step=step, reason=snap.status.reason
                 ),
                 timeout=4,
             )
         elif snap.status.kind is StatusKind.DIVERGED:
             self.notify(
-                _("Diverged at step {step}: {hint}").format(step=snap.step, hint=snap.status.hint),
+                _("Diverged at step {step}: {hint}").format(step=step, hint=snap.status.hint),
                 severity="error",
                 timeout=6,
             )
+
+    def _announce_others(self, racing: list[Session]) -> None:
+        """The runs besides the active one that a race took to their end (its own has _show)."""
+        for b in self.runs.branches:
+            s = b.session
+            if s in racing and s is not self.session and s.status().done:
+                kind = s.status().kind
+                self.notify(
+                    _("Run {label}: {state} at step {step}.").format(
+                        label=b.label(), state=_(STATE_NAMES[kind]), step=b.at + s.step_count
+                    ),
+                    severity="error" if kind is StatusKind.DIVERGED else "information",
+                    timeout=4,
+                )
 
     def _stop_running(self) -> None:
         self.auto = False
@@ -318,11 +393,17 @@ class BackpropApp(App[int]):
         snap = self.snapshot
         if snap is None:
             return True
-        if action == "undo" and not snap.can_undo and not self._previous:
-            return None
+        if action == "undo" and not snap.can_undo and not self._previous and not self.runs.active:
+            return None  # (at a branch's start undo removes the branch)
         if action == "sample" and len(snap.scenario.samples) < 2:
             return None
-        if action in NEEDS_TRAINING and snap.status.kind is StatusKind.DIVERGED:
+        if (
+            action in NEEDS_TRAINING
+            and snap.status.kind is StatusKind.DIVERGED
+            and (action == "step" or not self.runs.racing())
+        ):
+            return None  # (auto-run and fast-forward go on with the branches still training)
+        if action == "switch_run" and len(self.runs) < 2:
             return None
         if action == "toggle_lesson" and not snap.scenario.lessons:
             return None
@@ -341,6 +422,9 @@ class BackpropApp(App[int]):
             snap.can_undo if snap else None,
             snap.status.kind if snap else None,
             id(snap.scenario) if snap else None,
+            len(self.runs),
+            self.runs.active,
+            bool(self.runs.racing()),
         )
         if state != self._footer_state:
             self._footer_state = state
@@ -372,14 +456,19 @@ class BackpropApp(App[int]):
         self._timer = self.set_interval(1.0 / self.speed, self._auto_tick)
 
     def _auto_tick(self) -> None:
-        if self.session.status().done:
+        racing = self.runs.racing()  # every run still training takes the step: a race
+        if not racing:
             self.auto = False
             return
-        snap = self.session.step()
+        for session in racing:
+            session.step()
+        self._announce_others(racing)
+        snap = self.session.snapshot
         # Faster than AUTO_DRAWS steps a second, draw every few steps (as fast-forward does):
         # the eye cannot follow more, and a lab server carries many students.
         every = max(1, math.ceil(self.speed / AUTO_DRAWS - 1e-9))
-        if snap.status.done or snap.step % every == 0:
+        ended = any(s.status().done for s in racing)  # (the active run may have ended before)
+        if ended or max(s.step_count for s in racing) % every == 0:
             self._show(snap)
 
     def action_phase(self) -> None:
@@ -477,7 +566,7 @@ class BackpropApp(App[int]):
 
     def action_auto(self) -> None:
         status = self.session.status()
-        if not self.auto and status.done:
+        if not self.auto and not self.runs.racing():
             self.notify(
                 _(
                     "Training is already {state}: undo (u), reset (r) or change something first."
@@ -500,7 +589,7 @@ class BackpropApp(App[int]):
             self._stop_running()
             return
         status = self.session.status()
-        if status.done:
+        if not self.runs.racing():
             self.notify(_("Training is already {state}.").format(state=_(STATE_NAMES[status.kind])))
             return
         self.auto = False
@@ -510,31 +599,37 @@ class BackpropApp(App[int]):
     async def _run_fast_forward(self) -> None:
         session = self.session
         limit = session.scenario.max_steps
-        start = session.step_count
+        racing = self.runs.racing()  # the branches still training go on together
+        start = {id(s): s.step_count for s in racing}
+
+        def left(s: Session) -> int:
+            return 0 if s.status().done else limit - (s.step_count - start[id(s)])
+
         self.fast_forward = 0.0
         shown = time.monotonic()
         try:
-            while not session.status().done and session.step_count - start < limit:
+            while any(left(s) > 0 for s in racing):
                 # Compute in slices of about 30 ms, then give the UI (and the stop key) a turn.
                 slice_end = time.monotonic() + FF_SLICE
-                while time.monotonic() < slice_end and not session.status().done:
-                    taken = session.step_count - start
-                    if taken >= limit:
-                        break
-                    session.run(min(FF_CHUNK, limit - taken))
-                self.fast_forward = (session.step_count - start) / limit
+                while time.monotonic() < slice_end and any(left(s) > 0 for s in racing):
+                    for s in racing:
+                        if left(s) > 0:
+                            s.run(min(FF_CHUNK, left(s)))
+                self.fast_forward = max(s.step_count - start[id(s)] for s in racing) / limit
                 if time.monotonic() - shown > FF_REDRAW:
-                    self.snapshot = session.snapshot
+                    self._publish(self.session.snapshot)
                     shown = time.monotonic()
                 await asyncio.sleep(FF_PAUSE)
         finally:
             self.fast_forward = None
             if self.is_running:
-                self._finish_fast_forward(session.step_count - start >= limit)
+                self._announce_others(racing)
+                taken = session.step_count - start.get(id(session), session.step_count)
+                self._finish_fast_forward(taken >= limit)
 
     def _finish_fast_forward(self, hit_limit: bool) -> None:
         snap = self.session.snapshot
-        self.snapshot = snap
+        self._publish(snap)
         if snap.status.done:
             self._announce(snap)
         elif hit_limit:
@@ -546,8 +641,16 @@ class BackpropApp(App[int]):
             )
 
     def action_undo(self) -> None:
-        if self.session.snapshot.can_undo or not self._previous:
-            self._show(self.session.undo())
+        if self.session.snapshot.can_undo or self.runs.active or not self._previous:
+            snap, removed = self.runs.undo()
+            self._show(snap)
+            if removed is not None:
+                self.notify(
+                    _("Removed the branch {label} (undone to its start); now on {now}.").format(
+                        label=removed.label(), now=self.runs.current.label()
+                    ),
+                    timeout=3,
+                )
             return
         # At the start of a scenario opened here: back to the one before, exactly as it was.
         self._stop_running()
@@ -569,6 +672,38 @@ class BackpropApp(App[int]):
     def action_rate(self, direction: int) -> None:
         lr = next_rate(self.session.learning_rate, direction > 0)
         self._show(self.session.set_learning_rate(lr))
+
+    def action_branch(self) -> None:
+        if len(self.runs) >= MAX_RUNS:
+            self.notify(
+                _("At most {n} runs side by side: u at a branch's start removes it.").format(
+                    n=MAX_RUNS
+                ),
+                timeout=4,
+            )
+            return
+        self.auto = False  # the branch starts where the dialog says
+        snap = self.session.snapshot
+        step = self.runs.global_step(snap.step)
+
+        def done(change: object) -> None:
+            from core.stepping.branches import Change
+
+            if isinstance(change, Change):
+                self._show(self.runs.branch(change).snapshot)
+                self.notify(
+                    _("Branched at step {step}: {label} (v switches runs; a races them).").format(
+                        step=step, label=self.runs.current.label()
+                    ),
+                    timeout=4,
+                )
+
+        from tui.dialogs.branch import BranchScreen
+
+        self.push_screen(BranchScreen(snap, CHANGES, step), done)
+
+    def action_switch_run(self) -> None:
+        self._show(self.runs.switch().snapshot)
 
     def action_select(self, delta: int) -> None:
         count = len(self.session.snapshot.params)
@@ -643,10 +778,10 @@ class BackpropApp(App[int]):
         )
 
     def _kept(self) -> _Kept:
-        return _Kept(self.session, self.selected, self.sample, self.view, self.score, self.lesson)
+        return _Kept(self.runs, self.selected, self.sample, self.view, self.score, self.lesson)
 
     def _restore(self, kept: _Kept) -> None:
-        self.session = kept.session
+        self.runs = kept.runs
         self.selected, self.sample, self.view = kept.selected, kept.sample, kept.view
         self.score, self.lesson = kept.score, kept.lesson
         self._show(self.session.snapshot)

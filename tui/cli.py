@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import re
@@ -13,7 +14,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.files import headless
-from core.files.loader import BUILTINS, DEFAULT, ScenarioError, load, load_builtin
+from core.files.loader import (
+    BUILTINS,
+    DEFAULT,
+    ScenarioError,
+    load,
+    load_builtin,
+    with_optimizer,
+)
+from core.model.optimizers import OPTIMIZER_NAMES
+from core.model.scenario import Scenario
 from core.text.i18n import LANGUAGES, N_, _, detect, set_language
 
 PROG = "backprop-tui"
@@ -38,6 +48,26 @@ def _learning_rate(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def _batch_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all samples) or more, got {text!r}")
+    return value
+
+
+def _weight_decay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text!r}")
     return value
 
 
@@ -107,6 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--lr", type=_learning_rate, metavar="LR", help="learning rate (default: the scenario's)"
     )
+    parser.add_argument(
+        "--optimizer",
+        choices=OPTIMIZER_NAMES,
+        help="the optimizer, with PyTorch's semantics (default: the scenario's, else sgd)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        metavar="N",
+        help="samples per update, consecutive in file order (0: all; default: the scenario's)",
+    )
+    parser.add_argument(
+        "--weight-decay",
+        type=_weight_decay,
+        metavar="L",
+        help="L2 weight decay: L·θ added to each trained gradient (default: the scenario's)",
+    )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios")
     parser.add_argument(
         "--headless", action="store_true", help="train without the UI and print the trace"
@@ -125,8 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--format",
-        choices=("table", "csv", "json", "markdown"),
-        help="format of the printed trace: table (default), csv, json or markdown",
+        choices=("table", "csv", "json", "markdown", "pytorch"),
+        help="format of the printed trace: table (default), csv, json or markdown; pytorch: "
+        "a PyTorch script that trains the same run and prints its JSON trace",
     )
     parser.add_argument(
         "--explain",
@@ -230,9 +278,15 @@ def _main(argv: list[str] | None) -> int:
         for arg in explicit:
             if arg.split("=")[0] in SERVE_OPTIONS:
                 fail(f"{arg.split('=')[0]} goes with --serve")
+    optimizer_options = [
+        o for o in ("optimizer", "batch_size", "weight_decay") if getattr(args, o) is not None
+    ]
     if args.resume:
         if args.headless or args.serve:
             fail("--resume opens the app; leave out --headless and --serve")
+        if optimizer_options:
+            option = "--" + optimizer_options[0].replace("_", "-")
+            fail(f"{option} does not go with --resume: the saved session keeps its optimizer")
         if args.scenario != DEFAULT or any(not a.startswith("-") for a in explicit):
             fail("give either a scenario or --resume, not both")
         return run_app(None, args)
@@ -240,6 +294,8 @@ def _main(argv: list[str] | None) -> int:
         scenario = load(args.scenario)
     except ScenarioError as err:
         fail(str(err))
+    if optimizer_options:
+        scenario = _with_optimizer(scenario, args)
     if args.headless:
         if args.serve:
             fail("--serve and --headless do not go together")
@@ -258,6 +314,30 @@ def _main(argv: list[str] | None) -> int:
     if args.serve:
         return serve(explicit, args)
     return run_app(scenario, args)
+
+
+def _with_optimizer(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """The scenario with --optimizer, --batch-size and --weight-decay applied."""
+    samples = len(scenario.samples)
+    if args.batch_size is not None and args.batch_size > samples:
+        fail(
+            f"--batch-size: {scenario.name} has {samples} samples; "
+            f"give 0 (all of them) to {samples}, got {args.batch_size}"
+        )
+    try:
+        changed = with_optimizer(
+            scenario,
+            "the command line",
+            name=args.optimizer,
+            batch_size=args.batch_size,
+            weight_decay=args.weight_decay,
+        )
+    except ScenarioError as err:
+        fail(str(err))
+    if changed.optimizer != scenario.optimizer:
+        # A scenario's lessons quote its own run's numbers, which another optimizer changes.
+        changed = dataclasses.replace(changed, lessons={})
+    return changed
 
 
 def run_app(scenario, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

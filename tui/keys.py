@@ -131,6 +131,17 @@ ACTIONS: tuple[Action, ...] = (
         show=False, key_display="−",
     ),
     Action(
+        "b", "branch", N_("Branch"), "branch", CHANGING,
+        N_("branch the run here with another setting, side by side"),
+        title=N_("Branch the run"), summary=N_("Compare another setting side by side"),
+        show=False,
+    ),
+    Action(
+        "v", "switch_run", N_("Next run"), "switch_run", CHANGING,
+        N_("switch runs (u at a branch's start removes it)"),
+        title=N_("Next run"), summary=N_("Drive the next branch"), show=False,
+    ),
+    Action(
         "equals_sign", "edit", N_("Edit"), "edit", CHANGING,
         N_("type a new value for the selected parameter"),
         title=N_("Edit value"), summary=N_("Type a new value for the selected parameter"),

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from core.model.network import apply_update, evaluate
-from core.stepping.session import Phase, Session, Snapshot, Status, StatusKind
+from core.model.optimizers import OptimizerState, describe
+from core.stepping.session import Phase, Session, Snapshot, Status, StatusKind, update_row
 from core.teaching import gradcheck
 from core.teaching.explain import explain, plain, render
 from core.teaching.quiz import Score
@@ -54,6 +55,7 @@ def to_json(snap: Snapshot) -> str:
         "scenario": snap.scenario.name,
         "learning_rate": snap.learning_rate,
         "loss": snap.scenario.loss.name,
+        "optimizer": snap.scenario.optimizer.settings(),
         "steps": [
             {
                 "step": r.step,
@@ -236,6 +238,11 @@ def _made(snap: Snapshot, data: Sequence[TraceRow]) -> Iterator[tuple[float, ...
     """For each step, the values the run made there: the start, then each update's result."""
     yield snap.scenario.initial_params
     trainable = snap.scenario.architecture.trainable
+    if not snap.scenario.optimizer.plain:  # the optimizer's state is in the history's rows
+        hist = snap.history
+        for k, row in enumerate(itertools.islice(hist.iter_rows(), hist.count - 1)):
+            yield update_row(snap.scenario, row, hist.rates[k])[2]
+        return
     for before, after in itertools.pairwise(data):
         yield apply_update(before.params, before.grads, after.learning_rate or 0.0, trainable)
 
@@ -335,7 +342,10 @@ def to_table(snap: Snapshot, width: int | None = 80, every: int = 1) -> str:
     in blocks of columns that fit `width` (None: one table however wide); every `every`-th step
     and the last."""
     sc = snap.scenario
-    lines = fold(f"{sc.name}: learning rate {snap.learning_rate:g}, loss {sc.loss.name}", width)
+    title = f"{sc.name}: learning rate {snap.learning_rate:g}, loss {sc.loss.name}"
+    if not sc.optimizer.plain:
+        title += f", optimizer {describe(sc.optimizer)}"
+    lines = fold(title, width)
     lines.append("")
     lines += _grids(_trace_table(snap, every), width)
     lines += fold(status_line(snap.status, snap.step), width)
@@ -416,19 +426,26 @@ def replayed_updates(snap: Snapshot) -> Iterator[Snapshot]:
     sc = snap.scenario
     hist = snap.history
     trainable = sc.architecture.trainable
-    for k, before in enumerate(itertools.islice(hist.iter_params(), hist.count - 1), start=1):
-        ev = evaluate(sc.architecture, sc.loss, before, sc.samples)
+    for k, before in enumerate(itertools.islice(hist.iter_rows(), hist.count - 1), start=1):
         lr = hist.rates[k - 1]
+        if sc.optimizer.plain:
+            ev = evaluate(sc.architecture, sc.loss, before, sc.samples)
+            state = after = OptimizerState()
+            new = apply_update(ev.params, ev.grads, lr, trainable)
+        else:
+            ev, state, new, after = update_row(sc, before, lr)
         yield Snapshot(
             scenario=sc,
             step=k,
             phase=Phase.UPDATE,
             learning_rate=lr,
-            params=apply_update(ev.params, ev.grads, lr, trainable),
+            params=new,
             evaluation=ev,
             status=Status(),
             history=hist,
             can_undo=False,
+            optimizer_state=after,
+            shown_state=state,
         )
 
 
@@ -480,6 +497,7 @@ def _settings(snap: Snapshot) -> str:
     return (
         f"Learning rate {snap.learning_rate:g} · loss {sc.loss.name}, {sc.loss.title} · "
         f"layers {'-'.join(map(str, net.sizes))} ({acts}{biases}) · {n} sample{'s' * (n != 1)}"
+        + ("" if sc.optimizer.plain else f" · optimizer {describe(sc.optimizer)}")
     )
 
 

@@ -50,6 +50,8 @@ def run(
         return 0
     fmt = fmt or "table"
     every = every or 1
+    if fmt == "pytorch":  # a script that trains the same run in PyTorch (pytorch_export)
+        return _pytorch(scenario, lr, steps, every)
     if fmt in ("csv", "json"):
         from core.files import trace  # rows are written as they are computed: memory stays flat
 
@@ -76,6 +78,16 @@ def run(
         print_text(export.to_markdown(snap, width=width(), every=every))
     else:
         print_text(export.to_table(snap, width(), every))
+    return 0
+
+
+def _pytorch(scenario: Scenario, lr: float | None, steps: int, every: int) -> int:
+    from core.files import pytorch_export
+
+    try:
+        print_text(pytorch_export.script(scenario, lr, steps, every))
+    except pytorch_export.ExportError as err:
+        raise HeadlessError(f"--format pytorch: {err}") from None
     return 0
 
 

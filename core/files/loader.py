@@ -20,6 +20,7 @@ from typing import Any
 from core.model.activations import ACTIVATIONS
 from core.model.losses import LOSSES
 from core.model.network import Architecture, Sample
+from core.model.optimizers import OPTIMIZER_NAMES, OptimizerConfig
 from core.model.scenario import Lesson, Scenario
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -30,6 +31,7 @@ BUILTINS = (
     "textbook-2-2-2",
     "xor",
     "deep-sigmoid",
+    "narrow-valley",
 )
 DEFAULT = "single-weight"
 MAX_FILE_BYTES = 256 * 1024
@@ -54,7 +56,9 @@ _TOP_KEYS = (
     "samples",
     "stop",
     "lessons",
+    "optimizer",
 )
+_OPTIMIZER_KEYS = tuple(f.name for f in dataclasses.fields(OptimizerConfig))
 _NETWORK_KEYS = ("layers", "activations", "bias", "train_biases", "weights", "biases", "seed")
 _STOP_KEYS = ("loss_below", "gradient_below", "max_steps")
 
@@ -368,7 +372,41 @@ class _Reader:
             max_steps=max_steps,
             source=self.where,
             lessons=self.lessons(data.get("lessons", {})),
+            optimizer=self.optimizer(data.get("optimizer", {}), len(samples)),
         )
+
+    def optimizer(self, value: object, samples: int) -> OptimizerConfig:
+        """The `[optimizer]` table (every key optional: plain SGD, full batch)."""
+        table = self.table(value, "optimizer")
+        self.unknown_keys(table, _OPTIMIZER_KEYS, "optimizer.")
+        name = self.text(table.get("name", "sgd"), "optimizer.name")
+        if name not in OPTIMIZER_NAMES:
+            raise self.fail(
+                "optimizer.name",
+                f"unknown optimizer {_quoted(name)} "
+                f"({_hint(name, OPTIMIZER_NAMES)}choose from {', '.join(OPTIMIZER_NAMES)})",
+            )
+        values: dict[str, float] = {}
+        for key in ("momentum", "alpha", "beta1", "beta2"):  # torch's decay rates: [0, 1)
+            if key in table:
+                values[key] = self.number(table[key], f"optimizer.{key}")
+                if not 0.0 <= values[key] < 1.0:
+                    raise self.fail(
+                        f"optimizer.{key}", f"must be at least 0 and below 1, got {values[key]:g}"
+                    )
+        if "eps" in table:
+            values["eps"] = self.number(table["eps"], "optimizer.eps")
+            if values["eps"] <= 0.0:
+                raise self.fail("optimizer.eps", f"must be greater than 0, got {values['eps']:g}")
+        if "weight_decay" in table:
+            values["weight_decay"] = self.number(table["weight_decay"], "optimizer.weight_decay")
+            if values["weight_decay"] < 0.0:
+                raise self.fail(
+                    "optimizer.weight_decay",
+                    f"must not be negative, got {values['weight_decay']:g}",
+                )
+        batch = self.integer(table.get("batch_size", 0), "optimizer.batch_size", 0, samples)
+        return OptimizerConfig(name, batch_size=batch, **values)
 
     def network(self, net: dict[str, Any]) -> tuple[Architecture, tuple[float, ...]]:
         self.unknown_keys(net, _NETWORK_KEYS, "network.")
@@ -556,3 +594,18 @@ class _Reader:
                 steps.append((step, phase, self.text(text, f"{skey}.text")))
             result[lang] = Lesson(phases, tuple(steps))
         return result
+
+
+def optimizer_from(table: object, where: str, samples: int) -> OptimizerConfig:
+    """An `[optimizer]` table read as a scenario file's is (a saved session's, or the command
+    line's settings); raises ScenarioError with one line."""
+    return _Reader(where).optimizer(table, samples)
+
+
+def with_optimizer(scenario: Scenario, where: str, **changes: object) -> Scenario:
+    """The scenario with some optimizer settings changed (`--optimizer`, `--batch-size`,
+    `--weight-decay`), each checked as in a file; raises ScenarioError with one line."""
+    current = dataclasses.asdict(scenario.optimizer)
+    table = {**current, **{k: v for k, v in changes.items() if v is not None}}
+    config = optimizer_from(table, where, len(scenario.samples))
+    return dataclasses.replace(scenario, optimizer=config)

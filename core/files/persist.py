@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.files.atomic import write_atomic
-from core.files.loader import ScenarioError, parse
+from core.files.loader import ScenarioError, optimizer_from, parse
 from core.stepping.session import Phase, Session, Snapshot
 
 VERSION = 2
@@ -86,6 +87,9 @@ def dumps(snap: Snapshot, ui: dict[str, Any] | None = None) -> str:
             "toml": snap.scenario.text,
         },
         "learning_rate": snap.learning_rate,
+        # The optimizer may have come from the command line, not the TOML: its state is in
+        # the history's rows, after θ.
+        "optimizer": dataclasses.asdict(snap.scenario.optimizer),
         "phase": snap.phase.value,
         "history": {
             "steps": hist.count,
@@ -125,9 +129,13 @@ def loads(text: str) -> tuple[Session, dict[str, Any]]:
         raise SessionFileError(str(err)) from None
     source = scenario_doc.get("source")
     if isinstance(source, str):
-        import dataclasses
-
         scenario = dataclasses.replace(scenario, source=source)
+    if "optimizer" in doc:
+        try:
+            config = optimizer_from(doc["optimizer"], "its optimizer", len(scenario.samples))
+        except ScenarioError as err:
+            raise SessionFileError(str(err)) from None
+        scenario = dataclasses.replace(scenario, optimizer=config)
     lr = doc.get("learning_rate")
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf"):
         raise SessionFileError("its learning rate is not a positive number")

@@ -17,6 +17,7 @@ writes no steps), and the result says `interrupted` (the command line then exits
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gc
 import io
 import json
@@ -31,8 +32,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Protocol, TextIO
 
+from core.model import optimizers
 from core.model.kernel import CHECK, UNSUPPORTED, Limits, RunResult, delta_columns, trainer_for
 from core.model.network import apply_update, evaluate
+from core.model.optimizers import OptimizerState
 from core.model.scenario import Scenario
 from core.stepping.history import checkpoint_interval
 from core.stepping.session import (
@@ -43,6 +46,8 @@ from core.stepping.session import (
     Session,
     Status,
     StatusKind,
+    batch_grads,
+    update_params,
 )
 from core.text.i18n import _
 
@@ -144,8 +149,16 @@ class _Run:
         self.status = session.status()
         self.taken = 0
         self.limits = Limits(LOSS_BLOWUP * max(ev.loss, 1.0), PARAM_LIMIT, STEP_BLOWUP)
-        self.trainer = trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
+        self.state = session.snapshot.optimizer_state  # the optimizer's, after `taken` steps
+        self.stateful = scenario.optimizer.stateful
+        self.trainer = trainer_for(
+            scenario.architecture, scenario.loss, len(scenario.samples), scenario.optimizer
+        )
         self.data = None if self.trainer is None else self.trainer.pack(scenario.samples)
+
+    def row(self, params: tuple[float, ...], state: OptimizerState) -> tuple[float, ...]:
+        """The session's history row of these values (θ, then any optimizer state)."""
+        return (*params, *state.flat()) if self.stateful else params
 
     def chunks(
         self, steps: int, rows: bool | None, interrupted: Callable[[], bool]
@@ -174,20 +187,22 @@ class _Run:
                 ).grads
             if result.reason == CHECK:
                 assert result.before is not None
-                self.status = judge(self.scenario, self.lr, result.before, result.params)
+                after = self.row(result.params, self.state)
+                self.status = judge(self.scenario, self.lr, result.before, after)
             else:
                 self.status = Status()
             yield chunk
         if self.taken and self.status.kind is not StatusKind.DIVERGED:
             # The last step passed the divergence test: only the convergence test is left.
-            self.status = judge(self.scenario, self.lr, self.params, self.params)
+            last = self.row(self.params, self.state)
+            self.status = judge(self.scenario, self.lr, last, last)
 
     def _kernel(self, count: int, put: Callable[[Row], None] | None) -> RunResult | None:
         if self.trainer is None or self.data is None:
             return None
         result = self.trainer.trace(
             self.params,
-            self.grads,
+            batch_grads(self.scenario, self.params, self.grads, self.state),  # the first update's
             self.lr,
             count,
             self.data,
@@ -195,8 +210,17 @@ class _Run:
             self.limits,
             self.taken + 1,
             self.deltas,
+            self.state.flat() if self.stateful else (),
         )
-        return None if result.reason == UNSUPPORTED else result
+        if result.reason == UNSUPPORTED:
+            return None
+        if self.stateful:
+            self.state = optimizers.from_flat(
+                self.scenario.optimizer, len(self.params), result.state
+            )
+            if result.before is not None:  # judging needs θ before; the state is only carried
+                result = dataclasses.replace(result, before=(*result.before, *result.state))
+        return result
 
     def _generic(self, count: int, put: Callable[[Row], None] | None) -> RunResult:
         """The same steps through `evaluate` (a network too big to compile, or odd values)."""
@@ -206,8 +230,13 @@ class _Run:
         lim = self.limits
         big = max(abs(p) for p in params)
         for k in range(1, count + 1):
-            before = params
-            ev = evaluate(net, sc.loss, apply_update(params, grads, self.lr, trainable), sc.samples)
+            before, state = params, self.state
+            if sc.optimizer.plain:
+                new = apply_update(params, grads, self.lr, trainable)
+            else:  # the update's gradient is its batch's; the row's, the data set's
+                used = batch_grads(sc, params, grads, state)
+                new, self.state = update_params(sc, params, used, self.lr, state)
+            ev = evaluate(net, sc.loss, new, sc.samples)
             params, grads = ev.params, ev.grads
             if put is not None:
                 deltas = ev.deltas if self.extra else ()
@@ -222,20 +251,21 @@ class _Run:
                 and biggest <= lim.param_limit
                 and jump <= lim.step_blowup * (1.0 + big)
             ):
-                return RunResult(k, params, CHECK, before)
+                return RunResult(k, params, CHECK, self.row(before, state))
             big = biggest
         return RunResult(count, params, 0)
 
 
 def judge(scenario: Scenario, lr: float, before: Sequence[float], after: Sequence[float]) -> Status:
-    """The session's status after the step from `before` to `after`, from the session's own
-    divergence and convergence tests (a session restored at that step)."""
-    n = len(after)
+    """The session's status after the step from `before` to `after` (history rows: θ, then
+    any optimizer state), from the session's own divergence and convergence tests (a session
+    restored at that step)."""
+    n = len(scenario.initial_params)
     interval = checkpoint_interval(n, len(scenario.samples))
     start = evaluate(
         scenario.architecture, scenario.loss, scenario.initial_params, scenario.samples
     ).loss
-    end = evaluate(scenario.architecture, scenario.loss, after, scenario.samples).loss
+    end = evaluate(scenario.architecture, scenario.loss, after[:n], scenario.samples).loss
     stored = array("d", (*before, *after) if interval == 1 else before)
     session = Session.restore(
         scenario,
@@ -331,7 +361,12 @@ class _Json(_Format):
     def header(self, lr: float) -> str:
         sc = self.scenario
         top = json.dumps(
-            {"scenario": sc.name, "learning_rate": lr, "loss": sc.loss.name},
+            {
+                "scenario": sc.name,
+                "learning_rate": lr,
+                "loss": sc.loss.name,
+                "optimizer": sc.optimizer.settings(),
+            },
             ensure_ascii=False,
             indent=2,
             allow_nan=False,

@@ -8,10 +8,13 @@ a function with one local variable per parameter, gradient and neuron that runs 
 
 What it writes for each activation, loss and the update comes from the tables beside their
 Python definitions (`core.model.activations.ACTIVATIONS`, `core.model.losses.LOSSES`,
-`core.model.network.UPDATE_CODE`), so the generated arithmetic is the very arithmetic of `evaluate`
-and `apply_update`, operation for operation and in the same order (builtin `sum` is reproduced
-as the left-to-right additions it does on Python 3.11, or called as it is on later versions),
-so every parameter, loss and gradient is bit for bit what the generic path computes.
+`core.model.network.UPDATE_CODE`, and for the other optimizers `core.model.optimizers.UPDATES`,
+whose state rides along in locals; with mini-batches each update takes its batch's gradient,
+summed from the same per-sample terms as the data set's), so the generated arithmetic is the
+very arithmetic of `evaluate` and `apply_update` (or `optimizers.step`), operation for
+operation and in the same order (builtin `sum` is reproduced as the left-to-right additions it
+does on Python 3.11, or called as it is on later versions), so every parameter, loss and
+gradient is bit for bit what the generic path computes.
 Divergence is screened with a cheap test that passes only when `Session._check_divergence`
 would find nothing; any step it does not pass is handed back to the session to be judged
 exactly.
@@ -24,6 +27,7 @@ computed), or nothing at all.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,9 +36,13 @@ from typing import Any, cast
 
 from core.model import activations as _act
 from core.model import losses as _loss
+from core.model import optimizers as _opt
 from core.model.activations import Activation
 from core.model.losses import Loss
 from core.model.network import UPDATE_CODE, Architecture, Sample
+from core.model.optimizers import OptimizerConfig
+
+SGD = OptimizerConfig()  # plain full-batch descent, the default
 
 # Above these sizes the generated function would take too long to compile to be worth it.
 MAX_PARAMS = 4096
@@ -72,15 +80,23 @@ class RunResult:
     params: tuple[float, ...]  # the parameters after them
     reason: int  # DONE, CHECK, STOP or UNSUPPORTED
     before: tuple[float, ...] | None = None  # with CHECK: the parameters before the last step
+    state: tuple[float, ...] = ()  # the optimizer's state after them (OptimizerState.flat)
 
 
 class Trainer:
     """Gradient-descent steps for one architecture, loss and number of samples."""
 
-    def __init__(self, net: Architecture, loss: Loss, n_samples: int) -> None:
+    def __init__(
+        self,
+        net: Architecture,
+        loss: Loss,
+        n_samples: int,
+        optimizer: OptimizerConfig = SGD,
+    ) -> None:
         self.net = net
         self.loss = loss
         self.n_samples = n_samples
+        self.optimizer = optimizer  # full batch only (see trainer_for)
         self._frozen = tuple(not p.trainable for p in net.params)
         self._functions: dict[tuple[bool, bool, str], Callable[..., Any]] = {}
 
@@ -106,16 +122,30 @@ class Trainer:
         ],
         limits: Limits | None,
         stop: tuple[float, float] | None,
+        state: tuple[float, ...] = (),
     ) -> RunResult:
         """Take up to `steps` steps from `params` (whose gradients are `grads`) at rate `lr`.
 
-        Each step is recorded through `record` (put_rate, put_params, put_loss), in that order.
+        Each step is recorded through `record` (put_rate, put_params, put_loss), in that order;
+        with an optimizer that keeps a state, put_params gets θ and then the state (`state`:
+        the one to start from, `OptimizerState.flat`), as the session's history rows hold.
         With `limits`, a step that does not pass the divergence screen ends the run (CHECK);
         with `stop` (loss tolerance, gradient tolerance), a step that meets either ends it (STOP).
         """
         put_rate, put_params, put_loss = record
         return self._call(
-            HISTORY, params, grads, lr, steps, data, put_params, put_loss, put_rate, limits, stop
+            HISTORY,
+            params,
+            grads,
+            lr,
+            steps,
+            data,
+            put_params,
+            put_loss,
+            put_rate,
+            limits,
+            stop,
+            state=state,
         )
 
     def trace(
@@ -129,6 +159,7 @@ class Trainer:
         limits: Limits | None,
         first: int = 1,
         deltas: bool = False,
+        state: tuple[float, ...] = (),
     ) -> RunResult:
         """Take up to `steps` steps as `run` does, recording nothing but handing `put_row` each
         step's (step, loss, *params, *grads), numbering from `first` (None: hand out nothing);
@@ -137,7 +168,7 @@ class Trainer:
         with_deltas = deltas and not self.net.bias
         sink = NOTHING if put_row is None else DELTA_ROWS if with_deltas else ROWS
         return self._call(
-            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first
+            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first, state
         )
 
     def _call(
@@ -154,9 +185,15 @@ class Trainer:
         limits: Limits | None,
         stop: tuple[float, float] | None,
         first: int = 1,
+        state: tuple[float, ...] = (),
     ) -> RunResult:
-        values = (*params, *grads, lr)
-        if steps <= 0 or not all(type(v) is float and math.isfinite(v) for v in values):
+        values = (*params, *grads, lr, *state)
+        width = _opt.state_width(self.optimizer, len(params))
+        if (
+            steps <= 0
+            or len(state) != width
+            or not all(type(v) is float and math.isfinite(v) for v in values)
+        ):
             return RunResult(0, params, UNSUPPORTED)
         key = (limits is not None, stop is not None, sink)
         fn = self._functions.get(key)
@@ -166,7 +203,8 @@ class Trainer:
         frozen_big = max(frozen) if frozen else 0.0
         lim = limits or Limits(0.0, 0.0, 0.0)
         loss_tol, grad_tol = stop or (0.0, 0.0)
-        taken, new_params, reason, before = fn(
+        taken, new_params, reason, before, new_state = fn(
+            state,
             params,
             grads,
             lr,
@@ -188,10 +226,11 @@ class Trainer:
             cast(tuple[float, ...], new_params),
             cast(int, reason),
             cast("tuple[float, ...]", before) or None,
+            cast("tuple[float, ...]", new_state),
         )
 
     def _compile(self, check: bool, stop: bool, sink: str) -> Callable[..., Any]:
-        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink)
+        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink, self.optimizer)
         source, namespace = writer.source()
         code = compile(source, f"<core.model.kernel {self.net.sizes}>", "exec")
         exec(code, namespace)
@@ -216,18 +255,26 @@ def delta_columns(net: Architecture) -> tuple[int, ...]:
     return tuple(range(2 + 2 * count, 2 + 2 * count + sum(net.sizes[1:])))
 
 
-def trainer_for(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
-    """The compiled trainer for this shape (shared between sessions), or None if too big."""
+def trainer_for(
+    net: Architecture,
+    loss: Loss,
+    n_samples: int,
+    optimizer: OptimizerConfig = SGD,
+) -> Trainer | None:
+    """The compiled trainer for this shape and optimizer (shared between sessions), or None if
+    too big. With mini-batches, `run` and `trace` take the first update's batch gradient."""
     if len(net.params) > MAX_PARAMS or n_samples < 1:
         return None
-    return _trainer(net, loss, n_samples)
+    return _trainer(net, loss, n_samples, optimizer)
 
 
 @lru_cache(maxsize=64)
-def _trainer(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
-    if _Writer(net, loss, n_samples, True, True).line_estimate() > MAX_LINES:
+def _trainer(
+    net: Architecture, loss: Loss, n_samples: int, optimizer: OptimizerConfig
+) -> Trainer | None:
+    if _Writer(net, loss, n_samples, True, True, HISTORY, optimizer).line_estimate() > MAX_LINES:
         return None
-    return Trainer(net, loss, n_samples)
+    return Trainer(net, loss, n_samples, optimizer)
 
 
 def _sum(terms: Sequence[str]) -> str:
@@ -248,7 +295,11 @@ class _Writer:
         check: bool,
         stop: bool,
         sink: str = HISTORY,
+        optimizer: OptimizerConfig = SGD,
     ):
+        self.optimizer = optimizer
+        # Mini-batches: each update takes its batch's gradient (G), the rows the data set's (g).
+        self.batch = optimizer.batch_size if 0 < optimizer.batch_size < n_samples else 0
         self.net = net
         self.loss = loss
         self.n = n_samples
@@ -273,7 +324,9 @@ class _Writer:
         neurons = sum(sizes[1:])
         per_sample = 6 * neurons + 2 * len(self.net.params)
         bodies = self.n if self.n <= UNROLL_SAMPLES else 2  # more are looped over
-        return bodies * per_sample + 5 * len(self.net.params)
+        update = len(_opt.update_lines(self.optimizer))
+        per_sample += 3 * len(self.net.params) if self.batch else 0
+        return bodies * per_sample + (4 + update) * len(self.net.params)
 
     # -- the parts of a step ----------------------------------------------------------------
 
@@ -313,7 +366,15 @@ class _Writer:
             return f"z{layer}_{j}"
         return f"a{layer}_{j}"
 
-    def _sample(self, x: Sequence[str], y: Sequence[str], loss_name: str, first: bool) -> None:
+    def _sample(
+        self,
+        x: Sequence[str],
+        y: Sequence[str],
+        loss_name: str,
+        first: bool,
+        index: int | None = None,
+    ) -> None:
+        """`index`: the sample's number, for mini-batches (None: the looped samples' `_s`)."""
         """One sample's forward, loss and backward pass; its gradients go into g0, g1, …"""
         net, out = self.net, self.lines
         ind = "        "
@@ -351,7 +412,13 @@ class _Writer:
             for k, (o, t) in enumerate(zip(outs, y)):
                 out.append(f"{ind}u{depth}_{k} = _loss_slope({o}, {t}, {m})")
 
+        batch = self.batch
+        trained = [p.index for p in net.params if p.trainable]
+
         def grad(index: int, expr: str) -> None:
+            if batch:  # the sample's own term (gs: the losses' code has q) for its batch too
+                out.append(f"{ind}gs{index} = {expr}")
+                expr = f"gs{index}"
             if first:
                 out.append(f"{ind}g{index} = {expr}")
             else:
@@ -383,6 +450,21 @@ class _Writer:
                         for j in range(sizes[layer])
                     ]
                     out.append(f"{ind}u{layer - 1}_{i} = {_sum(terms)}")
+        if batch and trained:
+            # Summed in sample order from the batch's first sample, as evaluate() sums them.
+            if index is not None:
+                out.append(f"{ind}if _batch == {index // batch}:")
+                starts = index % batch == 0
+                out.extend(
+                    f"{ind}    G{i} = gs{i}" if starts else f"{ind}    G{i} = G{i} + gs{i}"
+                    for i in trained
+                )
+            else:
+                out.append(f"{ind}if _s // {batch} == _batch:")
+                out.append(f"{ind}    if _s % {batch} == 0:")
+                out.extend(f"{ind}        G{i} = gs{i}" for i in trained)
+                out.append(f"{ind}    else:")
+                out.extend(f"{ind}        G{i} = G{i} + gs{i}" for i in trained)
 
     # -- the function -----------------------------------------------------------------------
 
@@ -393,14 +475,27 @@ class _Writer:
         ps = [f"p{i}" for i in range(count)]
         trained = [i for i, p in enumerate(net.params) if p.trainable]
         pack = "(" + "".join(f"{p}, " for p in ps) + ")"
+        config = self.optimizer
+        # The optimizer's settings and sqrt as locals, like the activations' functions.
+        self.namespace.update(_opt.constants(config), sqrt=math.sqrt)
+        settings = "".join(f"{k}={k}, " for k in (*_opt.CONSTANTS, "sqrt"))
         out.append(
-            "def _train(params, grads, lr, steps, data, put_params, put_loss, put_rate, "
+            "def _train(state, params, grads, lr, steps, data, put_params, put_loss, put_rate, "
             "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
             "exp=exp, log=log, tanh=tanh, LEAK=LEAK, EPS=EPS, ONE_MINUS_EPS=ONE_MINUS_EPS, "
-            "_sum=_sum, _abs=abs, _max=max, _repr=repr):"
+            f"{settings}_sum=_sum, _abs=abs, _max=max, _repr=repr):"
         )
         out.append(f"    {''.join(p + ', ' for p in ps)}= params")
         out.append(f"    {''.join(f'g{i}, ' for i in range(count))}= grads")
+        # The optimizer's state: t, then each parameter's slots (OptimizerState.flat).
+        slots = _opt.SLOTS[config.name]
+        carried = ["t", *(f"{s}{i}" for i in range(count) for s in slots)]
+        if not config.stateful:
+            carried = []
+        if carried:
+            out.append(f"    {''.join(v + ', ' for v in carried)}= state")
+        state_pack = "(" + "".join(f"{v}, " for v in carried) + ")"
+        row_pack = "(" + "".join(f"{v}, " for v in (*ps, *carried)) + ")"
         frozen = [i for i, p in enumerate(net.params) if not p.trainable]
         if self.sink in (ROWS, DELTA_ROWS):
             # A frozen parameter never changes: its text is written once, not once a row (repr
@@ -424,27 +519,71 @@ class _Writer:
             out.append(
                 "    near = step_blowup * (1.0 + frozen_big) if frozen_big <= param_limit else -1.0"
             )
+        # A bracket of settings alone ((1.0 - beta1)) is worked out once; one with t as well
+        # ((1.0 - beta1 ** t)) once a step: the same operations on the same values.
+        lines = _opt.update_lines(config)
+        hoisted: dict[str, str] = {}
+        for _target, expr in lines:
+            for group in _GROUP.findall(expr):
+                words = set(_NAME.findall(group))
+                if words <= {*_opt.CONSTANTS, "t"} and group not in hoisted:
+                    hoisted[group] = f"_k{len(hoisted)}"
+        for group, name in hoisted.items():
+            if "t" not in _NAME.findall(group):
+                out.append(f"    {name} = {group}")
+        batches = -(-n // self.batch) if self.batch else 1
+        if self.batch:
+            # `grads` are the first update's: its batch's. _batch: the batch of the next update.
+            out.extend(f"    G{i} = g{i}" for i in trained)
+            out.append(f"    _batch = int(t) % {batches}")
         out.append("    for _step in range(steps):")
+        if config.stateful:
+            out.append("        t = t + 1.0")
+        for group, name in hoisted.items():
+            if "t" in _NAME.findall(group):
+                out.append(f"        {name} = {group}")
         for i in trained:
             if self.check:
                 out.append(f"        o{i} = p{i}")
-            out.append(f"        p{i} = {UPDATE_CODE.format(p=f'p{i}', lr='lr', g=f'g{i}')}")
+            if config.plain:
+                out.append(f"        p{i} = {UPDATE_CODE.format(p=f'p{i}', lr='lr', g=f'g{i}')}")
+                continue
+            # The optimizer's own lines (core.model.optimizers.UPDATES), for parameter i.
+            gradient = f"G{i}" if self.batch else f"g{i}"
+            local = {"p": f"p{i}", "g": gradient, "mh": "_mh", "vh": "_vh"}
+            local.update({s: f"{s}{i}" for s in slots})
+
+            def named(text: str, local: dict[str, str] = local) -> str:
+                return _NAME.sub(lambda m: local.get(m.group(0), m.group(0)), text)
+
+            for target, expr in lines:
+                for group, hoist in hoisted.items():
+                    expr = expr.replace(group, hoist)
+                out.append(f"        {named(target)} = {named(expr)}")
+        if self.batch:
+            out.append("        _batch = _batch + 1")
+            out.append(f"        if _batch == {batches}:")
+            out.append("            _batch = 0")
         if unrolled:
             for s, (x, y) in enumerate(names):
-                self._sample(x, y, f"L{s}", first=s == 0)
+                self._sample(x, y, f"L{s}", first=s == 0, index=s)
             loss_terms = [f"L{s}" for s in range(n)]
             total = _sum(loss_terms)
         else:
             x, y = names[0]
-            self._sample(x, y, "L0", first=True)
+            self._sample(x, y, "L0", first=True, index=0)
             rx = [f"xr_{i}" for i in range(n_in)]
             ry = [f"yr_{k}" for k in range(n_out)]
             if _SEQUENTIAL_SUM:
                 out.append("        _total = 0.0 + L0")
             else:
                 out.append("        _losses = [L0]")
+            if self.batch:
+                out.append("        _s = 0")
             out.append(f"        for {''.join(v + ', ' for v in (*rx, *ry))}in rest:")
             before = len(out)
+            if self.batch:
+                out.append("        _s = _s + 1")
             self._sample(rx, ry, "Lr", first=False)
             if _SEQUENTIAL_SUM:
                 out.append("        _total = _total + Lr")
@@ -455,6 +594,15 @@ class _Writer:
         neurons = [
             f"D{layer}_{j}" for layer in range(1, net.depth + 1) for j in range(net.sizes[layer])
         ]
+        if self.batch:  # each batch's mean; the last may be smaller (x / 1 is x)
+            last = n - (batches - 1) * self.batch
+            if last != self.batch:
+                out.append(f"        if _batch == {batches - 1}:")
+                out.extend(f"            G{i} = G{i} / {last}" for i in trained)
+                out.append("        else:")
+                out.extend(f"            G{i} = G{i} / {self.batch}" for i in trained)
+            else:
+                out.extend(f"        G{i} = G{i} / {self.batch}" for i in trained)
         if n > 1:
             out.append(f"        L = {total} / {n}")
             for i in range(count):
@@ -465,7 +613,7 @@ class _Writer:
             out.append(f"        L = {total}")  # x / 1 is x
         if self.sink == HISTORY:
             out.append("        put_rate(lr)")
-            out.append(f"        put_params({pack})")
+            out.append(f"        put_params({row_pack})")
             out.append("        put_loss(L)")
         elif self.sink in (ROWS, DELTA_ROWS):
             shown = [f"s{i}" if i in frozen else p for i, p in enumerate(ps)]
@@ -482,7 +630,7 @@ class _Writer:
             kept = set(trained)
             olds = "(" + "".join(f"o{i}, " if i in kept else f"p{i}, " for i in range(count)) + ")"
             out.append("        if not (_s - _s == 0.0 and L <= loss_limit):")
-            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}")
+            out.append(f"            return _step + 1, {pack}, {CHECK}, {olds}, {state_pack}")
             # The session's bounds: every |θ| within param_limit, every move within
             # step_blowup·(1 + the largest |θ| before the step). A frozen |θ| is never more than
             # that largest one, so moves within `near` = step_blowup·(1 + frozen_big) pass
@@ -497,14 +645,18 @@ class _Writer:
                 f"            if not ({biggest} <= param_limit"
                 f" and {jump} <= step_blowup * (1.0 + {largest_before})):"
             )
-            out.append(f"                return _step + 1, {pack}, {CHECK}, {olds}")
+            out.append(f"                return _step + 1, {pack}, {CHECK}, {olds}, {state_pack}")
         if self.stop:
             flat_enough = " and ".join(f"-grad_tol <= g{i} <= grad_tol" for i in trained)
             test = f"L <= loss_tol or ({flat_enough})" if trained else "L <= loss_tol"
             out.append(f"        if {test}:")
-            out.append(f"            return _step + 1, {pack}, {STOP}, ()")
-        out.append(f"    return steps, {pack}, {DONE}, ()")
+            out.append(f"            return _step + 1, {pack}, {STOP}, (), {state_pack}")
+        out.append(f"    return steps, {pack}, {DONE}, (), {state_pack}")
         return "\n".join(out) + "\n", self.namespace
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_GROUP = re.compile(r"\([^()]*\)")  # a bracket with no bracket inside
 
 
 def _max_of(terms: Sequence[str]) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from core.model.losses import Loss
 from core.model.network import Architecture, Sample
+from core.model.optimizers import OptimizerConfig
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Scenario:
     max_steps: int = 100_000
     source: str = ""  # built-in key or the file it came from
     lessons: dict[str, Lesson] = field(default_factory=dict)  # by language code
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     text: str = field(default="", compare=False, repr=False)  # the TOML it was read from
 
     @property

@@ -73,16 +73,25 @@ class _Steps:
     """Reading the record; shared by the History and its immutable views."""
 
     n: int
+    width: int  # numbers kept a step: θ, then the optimizer's state if it has one
     interval: int  # every interval-th step's parameters are kept
     count: int
     checkpoints: Sequence[float]
     edits: Mapping[int, Params]
-    recent: tuple[Params, Params]  # the parameters of steps count − 2 and count − 1
+    recent: tuple[Params, Params]  # the rows of steps count − 2 and count − 1
     losses: Sequence[float]
     rates: Sequence[float]  # rates[k]: learning rate of the update from step k to k + 1
     replay: Replay
 
     def params_at(self, step: int) -> Params:
+        row = self.row_at(step)
+        return row if self.width == self.n else row[: self.n]
+
+    def state_at(self, step: int) -> Params:
+        """The optimizer's state after `step` updates, as stored after θ (empty if none)."""
+        return self.row_at(step)[self.n :]
+
+    def row_at(self, step: int) -> Params:
         if not 0 <= step < self.count:
             raise IndexError(step)
         if step >= self.count - 2:
@@ -94,6 +103,11 @@ class _Steps:
 
     def iter_params(self) -> Iterator[Params]:
         """Every step's parameters in order, replaying each update once."""
+        if self.width == self.n:
+            return self.iter_rows()
+        return (row[: self.n] for row in self.iter_rows())
+
+    def iter_rows(self) -> Iterator[Params]:
         params: Params = ()
         for k in range(self.count):
             if k >= self.count - 2:
@@ -107,8 +121,8 @@ class _Steps:
     def _stored(self, step: int) -> Params:
         if step in self.edits:
             return self.edits[step]
-        start = (step // self.interval) * self.n
-        return tuple(self.checkpoints[start : start + self.n])
+        start = (step // self.interval) * self.width
+        return tuple(self.checkpoints[start : start + self.width])
 
     def _anchor(self, step: int) -> tuple[int, Params]:
         anchor = step - step % self.interval
@@ -133,9 +147,9 @@ class _Steps:
 
     def trajectory(self, index: int, points: int = CURVE_POINTS) -> tuple[float, ...]:
         """Values one parameter took, sampled from the stored steps (enough for a plot's range)."""
-        stored = len(self.checkpoints) // self.n
+        stored = len(self.checkpoints) // self.width
         stride = max(1, math.ceil(stored / points))
-        values = list(self.checkpoints[index :: self.n * stride])
+        values = list(self.checkpoints[index :: self.width * stride])
         values += [p[index] for p in self.edits.values()]
         values += [p[index] for p in self.recent]
         return tuple(values)
@@ -151,8 +165,12 @@ class History(_Steps):
     losses: array[float]
     rates: array[float]
 
-    def __init__(self, n_params: int, replay: Replay, interval: int) -> None:
+    def __init__(
+        self, n_params: int, replay: Replay, interval: int, width: int | None = None
+    ) -> None:
+        """`width`: the numbers of a row, θ then the optimizer's state (default θ alone)."""
         self.n = n_params
+        self.width = n_params if width is None else width
         self.interval = interval
         self.replay = replay
         self.count = 0
@@ -166,7 +184,7 @@ class History(_Steps):
         return self.count
 
     def put_params(self, params: Params) -> None:
-        """The parameters of the next step (its loss follows with put_loss)."""
+        """The row of the next step (its loss follows with put_loss)."""
         if self.count % self.interval == 0:
             self.checkpoints.extend(params)
         self.recent = (self.recent[1] if self.count else params, params)
@@ -182,8 +200,8 @@ class History(_Steps):
     def truncate(self, count: int) -> None:
         if count >= self.count:
             return
-        recent = (self.params_at(max(count - 2, 0)), self.params_at(count - 1))
-        self.checkpoints = self.checkpoints[: math.ceil(count / self.interval) * self.n]
+        recent = (self.row_at(max(count - 2, 0)), self.row_at(count - 1))
+        self.checkpoints = self.checkpoints[: math.ceil(count / self.interval) * self.width]
         self.edits = {k: p for k, p in self.edits.items() if k < count}
         self.losses = self.losses[:count]
         self.rates = self.rates[: count - 1]
@@ -194,7 +212,7 @@ class History(_Steps):
         """Values typed in for the latest step: they become an anchor for replaying."""
         last = self.count - 1
         if last % self.interval == 0:
-            start = (last // self.interval) * self.n
+            start = (last // self.interval) * self.width
             self.checkpoints = self.checkpoints[:start]
             self.checkpoints.extend(params)
         else:
@@ -210,12 +228,13 @@ class History(_Steps):
             self.n,
             self.interval,
             count,
-            Prefix(self.checkpoints, math.ceil(count / self.interval) * self.n),
+            Prefix(self.checkpoints, math.ceil(count / self.interval) * self.width),
             self.edits,  # never changed in place, only replaced
             self.recent,
             Prefix(self.losses, count),
             Prefix(self.rates, max(count - 1, 0)),
             self.replay,
+            self.width,
         )
 
     @classmethod
@@ -229,18 +248,20 @@ class History(_Steps):
         recent: tuple[Params, Params],
         losses: array[float],
         rates: array[float],
+        width: int | None = None,
     ) -> History:
         """A history read back from a saved session; raises ValueError if its parts disagree."""
         count = len(losses)
+        row = n if width is None else width
         if count < 1 or len(rates) != count - 1:
             raise ValueError("the saved history's lengths do not fit together")
-        if len(checkpoints) != math.ceil(count / interval) * n:
+        if len(checkpoints) != math.ceil(count / interval) * row:
             raise ValueError("the saved history has the wrong number of checkpoints")
-        if any(len(p) != n for p in (*edits.values(), *recent)) or any(
+        if any(len(p) != row for p in (*edits.values(), *recent)) or any(
             not 0 < k < count for k in edits
         ):
             raise ValueError("the saved history's parameters do not fit the network")
-        history = cls(n, replay, interval)
+        history = cls(n, replay, interval, row)
         history.count = count
         history.checkpoints, history.losses, history.rates = checkpoints, losses, rates
         history.edits = dict(edits)
@@ -262,3 +283,4 @@ class HistoryView(_Steps):
     losses: Prefix
     rates: Prefix
     replay: Replay
+    width: int

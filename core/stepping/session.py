@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
+from core.model import optimizers
 from core.model.kernel import CHECK, Limits, trainer_for
 from core.model.network import Evaluation, apply_update, evaluate
+from core.model.optimizers import OptimizerState
 from core.model.scenario import Scenario
 from core.stepping.history import History, HistoryView, checkpoint_interval
 from core.stepping.substeps import DELTA, FORWARD, GRADIENT, LOSS, UPDATE, Plan, SubStep, plan
@@ -88,6 +90,18 @@ class Snapshot:
     fine: bool = False  # fine stepping: a sub-step (one neuron or parameter) at a time
     substep: int = -1  # fine: the position in `plan` of the last sub-step done (-1: none yet)
     plan: Plan | None = None  # fine: this network's sub-steps
+    optimizer_state: OptimizerState = field(default_factory=OptimizerState)  # with `params`
+    shown_state: OptimizerState = field(default_factory=OptimizerState)  # with `evaluation`
+
+    @property
+    def batch(self) -> range:
+        """The samples whose gradient the update from `evaluation.params` uses (all, or a batch)."""
+        return update_batch(self.scenario, self.shown_state)
+
+    @cached_property
+    def update_grads(self) -> tuple[float, ...]:
+        """The gradient that update uses: the session's own computation (`update_grads`)."""
+        return update_grads(self.scenario, self.evaluation, self.shown_state)
 
     @property
     def shows_activations(self) -> bool:
@@ -158,6 +172,67 @@ class Snapshot:
         return self.evaluation.params
 
 
+def update_batch(scenario: Scenario, state: OptimizerState) -> range:
+    """The samples of the next update after `state.t` updates (all of them without batches)."""
+    return optimizers.batch_range(state.t, len(scenario.samples), scenario.optimizer.batch_size)
+
+
+def update_grads(scenario: Scenario, ev: Evaluation, state: OptimizerState) -> tuple[float, ...]:
+    """∂J/∂θ the next update from `ev.params` uses: the data set's, or its batch's mean."""
+    return batch_grads(scenario, ev.params, ev.grads, state)
+
+
+def batch_grads(
+    scenario: Scenario,
+    params: tuple[float, ...],
+    grads: tuple[float, ...],
+    state: OptimizerState,
+) -> tuple[float, ...]:
+    """`update_grads` from θ and the data set's gradient there (`grads`)."""
+    batch = update_batch(scenario, state)
+    if len(batch) == len(scenario.samples):
+        return grads
+    part = scenario.samples[batch.start : batch.stop]
+    return evaluate(scenario.architecture, scenario.loss, params, part).grads
+
+
+def update_params(
+    scenario: Scenario,
+    params: Sequence[float],
+    grads: Sequence[float],
+    lr: float,
+    state: OptimizerState,
+) -> tuple[tuple[float, ...], OptimizerState]:
+    """One update by the scenario's optimizer (plain SGD: `apply_update`, no state)."""
+    config = scenario.optimizer
+    trainable = scenario.architecture.trainable
+    if config.plain:
+        return apply_update(params, grads, lr, trainable), state
+    new, after = optimizers.step(config, params, grads, lr, trainable, state)
+    # Without slots or batches nothing is carried (not even t): the history keeps θ alone.
+    return new, after if config.stateful else state
+
+
+def split_row(scenario: Scenario, row: Sequence[float]) -> tuple[tuple[float, ...], OptimizerState]:
+    """A history row's θ and optimizer state (a stateless optimizer's is always fresh)."""
+    config, n = scenario.optimizer, len(scenario.initial_params)
+    params = tuple(row[:n])
+    if len(row) == n:
+        return params, optimizers.initial_state(config, n)
+    return params, optimizers.from_flat(config, n, row[n:])
+
+
+def update_row(
+    scenario: Scenario, row: Sequence[float], lr: float
+) -> tuple[Evaluation, OptimizerState, tuple[float, ...], OptimizerState]:
+    """The update from a history row, as the session made it: the evaluation and state it
+    started from, and the values and state it produced."""
+    params, state = split_row(scenario, row)
+    ev = evaluate(scenario.architecture, scenario.loss, params, scenario.samples)
+    new, after = update_params(scenario, params, update_grads(scenario, ev, state), lr, state)
+    return ev, state, new, after
+
+
 @dataclass
 class _Position:
     """Where the session was before a move, enough to go back there exactly."""
@@ -184,32 +259,80 @@ class _StepRun:
 class Session:
     """Gradient descent on a scenario, one phase or step at a time, with unlimited undo."""
 
-    def __init__(self, scenario: Scenario, learning_rate: float | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        learning_rate: float | None = None,
+        start_state: OptimizerState | None = None,
+    ) -> None:
+        """`start_state`: the optimizer's state at step 0 (None: fresh); see `starting_at`."""
         self.scenario = scenario
         self._net = scenario.architecture
         self._trainable = scenario.architecture.trainable
         self._lr = scenario.learning_rate if learning_rate is None else learning_rate
         self._undo: list[_Position | _StepRun] = []
+        config = scenario.optimizer
+        self._n = len(scenario.initial_params)
+        self._width = self._n + optimizers.state_width(config, self._n)
+        fresh = optimizers.initial_state(config, self._n)
+        if start_state is not None and (
+            start_state.name != config.name or len(start_state.slots) != len(fresh.slots)
+        ):
+            raise ValueError(f"an optimizer state of {start_state.name} does not fit this run")
+        self._start_state = fresh if start_state is None or not config.stateful else start_state
         # Runs of whole steps go through code compiled for this network (None: too big for it).
-        self._trainer = trainer_for(scenario.architecture, scenario.loss, len(scenario.samples))
+        self._trainer = trainer_for(
+            scenario.architecture, scenario.loss, len(scenario.samples), config
+        )
         self._packed = None if self._trainer is None else self._trainer.pack(scenario.samples)
         self._fine = False
         self._plan: Plan | None = None  # made when fine stepping is first turned on
         self._sub: int | None = None  # fine: the last sub-step done (None: the whole phase)
         self._start()
 
-    def _replay(self, params: tuple[float, ...], lr: float) -> tuple[float, ...]:
+    @classmethod
+    def starting_at(
+        cls,
+        scenario: Scenario,
+        params: Sequence[float],
+        state: OptimizerState | None = None,
+        learning_rate: float | None = None,
+    ) -> Session:
+        """A run of `scenario` (perhaps `dataclasses.replace`d with another optimizer, rate or
+        batch size) whose step 0 is `params` with the optimizer `state` (None: fresh; a state of
+        another optimizer does not fit and raises ValueError): what a branch starts from."""
+        import dataclasses
+
+        start = dataclasses.replace(scenario, initial_params=tuple(params))
+        return cls(start, learning_rate, state)
+
+    def _row(self, params: tuple[float, ...], state: OptimizerState) -> tuple[float, ...]:
+        """A history row: θ, then the optimizer's state where it keeps one."""
+        return params if self._width == self._n else (*params, *state.flat())
+
+    def _split(self, row: tuple[float, ...]) -> tuple[tuple[float, ...], OptimizerState]:
+        if self._width == self._n:  # stateless: nothing is carried
+            return row, self._start_state
+        return split_row(self.scenario, row)
+
+    def _replay(self, row: tuple[float, ...], lr: float) -> tuple[float, ...]:
         """One update, exactly as the session made it (the history recomputes steps with it)."""
-        return apply_update(params, self._evaluate(params).grads, lr, self._trainable)
+        if self.scenario.optimizer.plain:
+            return apply_update(row, self._evaluate(row).grads, lr, self._trainable)
+        params, state = self._split(row)
+        grads = update_grads(self.scenario, self._evaluate(params), state)
+        return self._row(*update_params(self.scenario, params, grads, lr, state))
 
     def _interval(self) -> int:
         return checkpoint_interval(len(self.scenario.initial_params), len(self.scenario.samples))
 
     def _start(self) -> None:
-        self._history = History(len(self.scenario.initial_params), self._replay, self._interval())
+        self._history = History(self._n, self._replay, self._interval(), self._width)
         self._eval = self._evaluate(self.scenario.initial_params)
-        self._history.append(self._eval.params, self._eval.loss)
+        self._state = self._start_state
+        self._history.append(self._row(self._eval.params, self._state), self._eval.loss)
         self._shown = self._eval
+        self._shown_state = self._state
         self._step = 0
         self._phase = Phase.READY
         self._sub = None
@@ -242,16 +365,28 @@ class Session:
             phase = Phase.UPDATE  # READY happens only at step 0 (or after an edit)
         session = cls(scenario, learning_rate)
         history = History.from_parts(
-            n, session._replay, session._interval(), checkpoints, edits, recent, losses, rates
+            n,
+            session._replay,
+            session._interval(),
+            checkpoints,
+            edits,
+            recent,
+            losses,
+            rates,
+            session._width,
         )
         session._history = history
         session._step = count - 1
         session._phase = phase
-        session._eval = session._evaluate(history.params_at(count - 1))
+        last, session._state = session._split(history.row_at(count - 1))
+        session._eval = session._evaluate(last)
         before = history.params_at(count - 2) if count > 1 else None
         session._shown = (
             session._evaluate(before) if phase is Phase.UPDATE and before else (session._eval)
         )
+        session._shown_state = session._state
+        if phase is Phase.UPDATE and before:
+            session._shown_state = session._split(history.row_at(count - 2))[1]
         for k in range(count - 1):
             top = session._undo[-1] if session._undo else None
             if k == 0:
@@ -288,6 +423,8 @@ class Session:
                 fine=self._fine,
                 substep=self._position_now() if self._fine else -1,
                 plan=self._plan if self._fine else None,
+                optimizer_state=self._state,
+                shown_state=self._shown_state,
             )
         return self._snapshot
 
@@ -442,20 +579,27 @@ class Session:
             limits = Limits(start, PARAM_LIMIT, STEP_BLOWUP)
         result = self._trainer.run(
             old.params,
-            old.grads,
+            update_grads(s, old, self._state),  # with mini-batches, the first update's batch's
             self._lr,
             steps,
             self._packed,
             (history.rates.append, history.put_params, history.put_loss),
             limits,
             (s.loss_tolerance, s.gradient_tolerance) if stop_when_done else None,
+            self._state.flat() if s.optimizer.stateful else (),
         )
         taken = result.taken
         if not taken:
             return 0
         self._extend_run(taken)
         self._step += taken
-        self._shown = old if taken == 1 else self._evaluate(history.params_at(self._step - 1))
+        old_state = self._state
+        if taken == 1:
+            self._shown, self._shown_state = old, old_state
+        else:
+            before, self._shown_state = self._split(history.row_at(self._step - 1))
+            self._shown = self._evaluate(before)
+        self._state = self._split(history.row_at(self._step))[1]
         self._eval = self._evaluate(result.params)
         if result.reason == CHECK:
             self._check_divergence(self._shown.params)
@@ -502,12 +646,13 @@ class Session:
         """Give one parameter a new value; the current step starts again from its forward pass."""
         if not math.isfinite(value):
             raise ValueError(f"a parameter must be a finite number, got {value!r}")
-        self._undo.append(self._position(params=self._eval.params))
+        self._undo.append(self._position(params=self._row(self._eval.params, self._state)))
         params = list(self._eval.params)
         params[index] = value
         self._eval = self._evaluate(tuple(params))
         self._shown = self._eval
-        self._history.replace_last(self._eval.params, self._eval.loss)
+        self._shown_state = self._state
+        self._history.replace_last(self._row(self._eval.params, self._state), self._eval.loss)
         self._phase = Phase.READY
         self._sub = None
         if self._diverged_at >= self._step:
@@ -522,17 +667,21 @@ class Session:
         nxt = self._phase.next
         if nxt is Phase.UPDATE:
             old = self._eval
-            new = self._evaluate(apply_update(old.params, old.grads, self._lr, self._trainable))
+            grads = update_grads(self.scenario, old, self._state)
+            params, state = update_params(self.scenario, old.params, grads, self._lr, self._state)
+            new = self._evaluate(params)
             self._history.rates.append(self._lr)
-            self._history.append(new.params, new.loss)
+            self._history.append(self._row(new.params, state), new.loss)
             self._step += 1
             self._shown = old
             self._eval = new
+            self._shown_state, self._state = self._state, state
             self._phase = nxt
             self._check_divergence(old.params)
             return
         if self._phase is Phase.UPDATE:
             self._shown = self._eval
+            self._shown_state = self._state
         self._phase = nxt
 
     def _position(
@@ -557,17 +706,20 @@ class Session:
             self._history = pos.history
         self._history.truncate(pos.step + 1)
         if pos.params is not None:
-            loss = self._evaluate(pos.params).loss
+            loss = self._evaluate(pos.params[: self._n]).loss
             self._history.replace_last(pos.params, loss)
         self._step = pos.step
         self._phase = pos.phase
         self._sub = pos.sub if self._fine else None  # a position inside a phase: fine only
         self._lr = pos.lr
-        self._eval = self._evaluate(self._history.params_at(pos.step))
+        params, self._state = self._split(self._history.row_at(pos.step))
+        self._eval = self._evaluate(params)
         if pos.phase is Phase.UPDATE:
-            self._shown = self._evaluate(self._history.params_at(pos.step - 1))
+            before, self._shown_state = self._split(self._history.row_at(pos.step - 1))
+            self._shown = self._evaluate(before)
         else:
             self._shown = self._eval
+            self._shown_state = self._state
         self._diverged = pos.diverged
         self._diverged_at = pos.diverged_at
         if self._diverged_at > pos.step:
@@ -626,8 +778,10 @@ class Session:
         trained = [abs(g) for g, t in zip(ev.grads, self._trainable) if t]
         if trained and max(trained) <= s.gradient_tolerance:
             text = (
-                _("the updated values are a flat spot: every gradient within ±{tol} "
-                  "(largest ±{grad}), J = {loss}")
+                _(
+                    "the updated values are a flat spot: every gradient within ±{tol} "
+                    "(largest ±{grad}), J = {loss}"
+                )
                 if updated
                 else _("a flat spot: every gradient within ±{tol} (largest ±{grad}), J = {loss}")
             )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.model import optimizers
 from core.model.network import ParamInfo
 from core.stepping.session import Snapshot
 from core.text.format import fmt, operand, width_of
@@ -63,9 +65,11 @@ class Explanation:
     path_sum: PathSum | None  # for a parameter below the output layer
     sample_gradients: tuple[float | None, ...]
     mean: Equation | None  # ∂J/∂θ as the mean over samples, when there are several
-    gradient: float | None  # ∂J/∂θ, what the update uses
+    gradient: float | None  # ∂J/∂θ, what plain full-batch descent uses
     update: Equation
     delta: Equation | None = None  # δ of the neuron θ feeds: the chain's part the δ step computed
+    # Before `update` under another optimizer: the batch's gradient, weight decay, the slots.
+    optimizer: tuple[Equation, ...] = ()
 
 
 def _value(known: bool, value: float) -> float | None:
@@ -190,6 +194,7 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
         gradient=gradient,
         update=_update(snap, info, gradient, digits),
         delta=_delta_link(snap, info, terms, trace, big_j, snap.shows_delta(layer, j)),
+        optimizer=_optimizer_lines(snap, info, digits),
     )
 
 
@@ -307,6 +312,8 @@ def _update(snap: Snapshot, info: ParamInfo, gradient: float | None, digits: int
     old = snap.evaluation.params[info.index]
     if not info.trainable:
         return Equation(name, _("frozen: not trained"), fmt(old, digits), old)
+    if not snap.scenario.optimizer.plain:
+        return _optimizer_equations(snap, info, digits)[-1]
     done = snap.shows_update
     lr = snap.history.rates[snap.step - 1] if done else snap.learning_rate
     grad = operand(gradient, digits) if gradient is not None else UNKNOWN
@@ -317,6 +324,117 @@ def _update(snap: Snapshot, info: ParamInfo, gradient: float | None, digits: int
         snap.params[info.index] if done else None,
         sign="←",
     )
+
+
+# -- the optimizer's update ----------------------------------------------------------------------
+
+# How the optimizers' code (core.model.optimizers.UPDATES) reads as a formula.
+_SYMBOLS = {
+    "lr": "lr",
+    "t": "t",
+    "v": "v",
+    "m": "m",
+    "mh": "m̂",
+    "vh": "v̂",
+    "weight_decay": "λ",
+    **optimizers.SYMBOLS,
+}
+_TOKEN = re.compile(r"\*\*|[A-Za-z_][A-Za-z_0-9]*|\d+\.\d+(?:e[-+]?\d+)?|\S")
+_PLAIN = re.compile(r"[\w.]+(e−\d+)?")  # a name or a number: squared without brackets
+_SIMPLE_ROOT = re.compile(r"√\(([^()\s]+)\)")
+
+
+def _formula(expr: str, words: dict[str, str]) -> str:
+    """An update line's expression as the panel writes it: · for *, √ for sqrt, ^ for **."""
+    out: list[str] = []
+    tokens = _TOKEN.findall(expr)
+    for k, token in enumerate(tokens):
+        if token == "*" and k + 1 < len(tokens) and tokens[k + 1] == tokens[k - 1]:
+            tokens[k + 1] = "²"  # g·g is g²
+        elif token == "²":
+            last = out[-1]
+            plain = _PLAIN.fullmatch(last) or (last.startswith("(") and last.endswith(")"))
+            out[-1] = (last if plain else f"({last})") + "²"
+        elif token == "*":
+            out.append("·")
+        elif token == "**":
+            out.append("^")
+        elif token == "sqrt":
+            out.append("√")
+        elif token in ("+", "-", "/"):
+            out.append({"+": " + ", "-": " − ", "/": "/"}[token])
+        elif token[0].isdigit():
+            out.append(fmt(float(token)))
+        else:
+            out.append(words.get(token, token))
+    return _SIMPLE_ROOT.sub(r"√\1", "".join(out))
+
+
+def _optimizer_lines(snap: Snapshot, info: ParamInfo, digits: int) -> tuple[Equation, ...]:
+    if snap.scenario.optimizer.plain or not info.trainable:
+        return ()
+    return tuple(_optimizer_equations(snap, info, digits)[:-1])
+
+
+def _optimizer_equations(snap: Snapshot, info: ParamInfo, digits: int) -> list[Equation]:
+    """The update of `info` line by line, as the optimizer computes it (`optimizers.worked`:
+    the very values of the session's update); numbers once the update is shown."""
+    sc = snap.scenario
+    config = sc.optimizer
+    name, i = info.name, info.index
+    done = snap.shows_update
+    lr = snap.history.rates[snap.step - 1] if done else snap.learning_rate
+    n = len(sc.samples)
+    batch = snap.batch
+    grad = snap.update_grads[i]
+    eqs: list[Equation] = []
+    g_symbol = f"∂J/∂{name}"
+    if len(batch) < n:
+        g_symbol = f"∂J_B/∂{name}"
+        k = batch.start // config.batch_size + 1
+        count = optimizers.batch_count(n, config.batch_size)
+        where = (
+            _("samples {first}–{last}").format(first=batch.start + 1, last=batch.stop)
+            if len(batch) > 1
+            else _("sample {first}").format(first=batch.start + 1)
+        )
+        per_sample = [snap.evaluation.samples[j].grads[i] for j in batch]
+        eqs.append(
+            Equation(
+                g_symbol,
+                _("mean of ∂L/∂{name} over batch {k}/{count}: {where}").format(
+                    name=name, k=k, count=count, where=where
+                ),
+                "(" + _shorten([operand(g, digits) for g in per_sample], " + ") + f")/{len(batch)}"
+                if done
+                else UNKNOWN,
+                grad if done else None,
+            )
+        )
+    state = snap.shown_state
+    steps = optimizers.worked(config, lr, snap.evaluation.params[i], grad, state, i)
+    words = {**_SYMBOLS, "p": name, "g": "g" if config.weight_decay else g_symbol}
+    env: dict[str, float] = {
+        **optimizers.constants(config),
+        "p": snap.evaluation.params[i],
+        "g": grad,
+        "lr": lr,
+        "t": float(state.t + 1),
+    }
+    for slot in optimizers.SLOTS[config.name]:
+        env[slot] = state.slot(i, slot) if state.slots else 0.0
+    for target, expr, value in steps:
+        formula = _formula(expr, {**words, "g": g_symbol} if target == "g" else words)
+        numbers = _formula(expr, {k: operand(v, digits) for k, v in env.items()})
+        if target == "p" or target in optimizers.SLOTS[config.name]:
+            lhs, sign = words[target], "←"
+        else:
+            lhs, sign = words[target], "="
+        eqs.append(
+            Equation(lhs, formula, numbers if done else UNKNOWN, value if done else None, sign)
+        )
+        env[target] = value
+    return eqs
 
 
 # -- text --------------------------------------------------------------------------------------
@@ -537,7 +655,8 @@ def _section(
         rungs.append([[_value_text(ps.value, digits)]])
         lines += _ladder(ps.lhs, rungs, width, " + ", bool(compact))
     elif section == "update":
-        lines += _equation_lines(ex.update, width, digits)
+        for eq in (*ex.optimizer, ex.update):
+            lines += _equation_lines(eq, width, digits)
     elif section == "delta" and ex.delta is not None:
         eq = ex.delta
         lines += _equation_lines(Equation(eq.lhs, eq.formula, eq.formula, eq.value), width, digits)

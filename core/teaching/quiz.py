@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from core.model import optimizers
 from core.model.network import SampleTrace
 from core.stepping.session import Phase, Snapshot
 from core.text.format import DIGITS, fmt
@@ -131,6 +132,10 @@ def expected(snap: Snapshot, index: int, question: Question, sample: int = 0) ->
     old = ev.params[index]
     if not snap.scenario.architecture.params[index].trainable:
         return old
+    config = snap.scenario.optimizer
+    if not config.plain:  # the session's own update: its batch's gradient, its state
+        grad = snap.update_grads[index]
+        return optimizers.worked(config, _rate(snap), old, grad, snap.shown_state, index)[-1][2]
     return old - _rate(snap) * g
 
 
@@ -319,6 +324,8 @@ def _update_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]:
                 old - lr * g,
             )
         ]
+    if not snap.scenario.optimizer.plain:
+        return _optimizer_mistakes(snap, index)
     rule = f"{name} ← {name} − lr·∂J/∂{name}"
     out = [
         Mistake(
@@ -522,6 +529,30 @@ def _delta_mistakes(snap: Snapshot, sample: int) -> list[Mistake]:
             )
         )
     return out
+
+
+def _optimizer_mistakes(snap: Snapshot, index: int) -> list[Mistake]:
+    """Under another optimizer than plain descent: its state and batch are easy to forget."""
+    name = snap.scenario.param_names[index]
+    old, g, lr = snap.evaluation.params[index], snap.evaluation.grads[index], _rate(snap)
+    optimizer = snap.scenario.optimizer.name
+    return [
+        Mistake(
+            "not_updated",
+            _("not updated"),
+            _("That is {name} before the update.").format(name=name),
+            old,
+        ),
+        Mistake(
+            "plain_step",
+            _("a plain gradient-descent step"),
+            _(
+                "{optimizer} does not step by lr·∂J/∂{name}: follow its own update lines "
+                "(its state, and the batch's gradient)."
+            ).format(optimizer=optimizer, name=name),
+            old - lr * g,
+        ),
+    ]
 
 
 def mistakes(snap: Snapshot, index: int, question: Question, sample: int = 0) -> list[Mistake]:

@@ -12,6 +12,7 @@ from core.files.loader import load_builtin
 from core.stepping.session import Phase, StatusKind
 from tui import keys
 from tui.app import SPEEDS, BackpropApp
+from tui.dialogs.branch import BranchScreen
 from tui.dialogs.edit import EditValueScreen
 from tui.dialogs.help import HelpScreen
 from tui.dialogs.open import OpenScenarioScreen
@@ -363,7 +364,11 @@ PALETTE = [
     ("Save trace", lambda a: len(list(a.save_dir.glob("backprop-trace-*.md"))) == 1),
     ("Help", lambda a: isinstance(a.screen, HelpScreen)),
 ]
-DIALOGS = {"Edit value": EditValueScreen, "Open scenario": OpenScenarioScreen}
+DIALOGS = {
+    "Edit value": EditValueScreen,
+    "Open scenario": OpenScenarioScreen,
+    "Branch the run": BranchScreen,
+}
 
 
 async def test_every_palette_command_does_what_it_says(tmp_path: Path) -> None:
@@ -374,6 +379,7 @@ async def test_every_palette_command_does_what_it_says(tmp_path: Path) -> None:
         assert set(ours) <= set(commands)  # every one of ours is in the palette
         tested = {title for title, _check in PALETTE} | set(DIALOGS) | {"Fast-forward"}
         tested.add("Gradient check")  # needs the backward phase: test_gradcheck_key.py
+        tested.add("Next run")  # needs a branch: test_branches_ui.py
         assert set(ours) == tested  # and each is checked below
         for title, check in PALETTE:
             await commands[title].callback()

@@ -103,7 +103,8 @@ def test_headless_json_follows_the_contract() -> None:
     doc = no_nan(ok("--headless", "--steps", "5", "--format", "json"))
     assert isinstance(doc, dict)
     assert {"scenario", "learning_rate", "loss", "steps"} <= set(doc)
-    assert set(doc) - {"scenario", "learning_rate", "loss", "steps"} <= {"status"}
+    assert set(doc) - {"scenario", "learning_rate", "loss", "steps"} <= {"status", "optimizer"}
+    assert doc["optimizer"]["name"] == "sgd"  # the top level names the optimizer
     assert doc["scenario"] == "Single weight"
     assert doc["learning_rate"] == 0.1
     assert doc["loss"] == "squared_error"

@@ -630,7 +630,7 @@ async def test_audit_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
             f"in {seconds:.1f} s of walking; per check: {per_check}"
             f"; plot_audit {'present' if PLOT_AUDIT.exists() else 'absent'}"
         )
-    assert screens == sum(shots_expected(n) for n in BUILTINS) == 6 * (39 + 7) + 9
+    assert screens == sum(shots_expected(n) for n in BUILTINS) == len(BUILTINS) * (39 + 7) + 9
     assert sum(_RUNS[(n, "cut")] for n in BUILTINS) == screens
     assert sum(_RUNS[(n, "borders")] for n in BUILTINS) == screens
 

@@ -29,6 +29,7 @@ from core.model.activations import ACTIVATIONS
 from core.model.kernel import _Writer
 from core.model.losses import LOSSES
 from core.model.network import Architecture
+from core.model.optimizers import OPTIMIZER_NAMES, OptimizerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("core/**/*.py"), *ROOT.glob("tui/**/*.py")])
@@ -125,6 +126,9 @@ ALLOWED = {
     # below by test_the_compiled_kernel_is_made_of_names_and_numbers_only).
     ("core/model/kernel.py", "call compile", "Trainer._compile"),
     ("core/model/kernel.py", "call exec", "Trainer._compile"),
+    # The optimizers' update lines (a fixed table, settings passed as values) made a function.
+    ("core/model/optimizers.py", "call compile", "compiled"),
+    ("core/model/optimizers.py", "call exec", "compiled"),
     # --serve, and only --serve, starts a web server (tui.cli.serve imports tui.serve.server).
     ("tui/serve/server.py", "import aiohttp", ""),
     ("tui/serve/server.py", "import aiohttp.web_runner", ""),
@@ -273,7 +277,7 @@ def test_no_code_execution_network_or_writes_outside_the_places_that_need_them()
 
 KERNEL_CALLS = re.compile(
     r"^(exp|log|tanh|_sum|_abs|_max|_repr|range|len|put_params|put_loss|put_rate|"
-    r"_f\d+|_fp\d+|_loss_fn|_loss_slope)$"
+    r"_f\d+|_fp\d+|_loss_fn|_loss_slope|sqrt|int)$"
 )
 
 
@@ -292,6 +296,12 @@ def kernel_sources() -> list[str]:
     ]:
         net = Architecture((3, 4, 2, 1), tuple(ACTIVATIONS[a] for a in acts), True, False)
         sources.append(_Writer(net, LOSSES[loss], n, True, True).source()[0])
+    sc = load_builtin("xor")
+    for name in OPTIMIZER_NAMES:
+        for batch in (0, 3):
+            config = OptimizerConfig(name, weight_decay=0.5, batch_size=batch)
+            writer = _Writer(sc.architecture, sc.loss, 4, True, True, "history", config)
+            sources.append(writer.source()[0])
     return sources
 
 

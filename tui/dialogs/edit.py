@@ -31,7 +31,8 @@ class EditValueScreen(Dialog[float | None]):
                 )
             )
             yield Input(value=repr(self.current), id="edit-input", select_on_focus=True)
-            yield Static("", id="edit-error")  # a Static wraps a long message; a Label cuts it
+            # A Static wraps a long message (a Label cuts it); the message quotes what was typed.
+            yield Static("", id="edit-error", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = False

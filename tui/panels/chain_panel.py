@@ -40,10 +40,13 @@ STYLES = {
 }
 
 
-def sections(phase: Phase) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """All sections in screen order, and those that must show unscrolled: this phase's work."""
+def sections(phase: Phase, long_update: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """All sections in screen order, and those that must show unscrolled: this phase's work.
+    `long_update`: an optimizer's lines (momentum, Adam…), which the update phase shows first."""
     if phase in EARLY:
         return NATURAL, DETAILS
+    if long_update and phase is Phase.UPDATE:
+        return ("update", *TEACHING[:-1], *DETAILS), ("update",)
     now = TEACHING if phase is Phase.UPDATE else TEACHING[:-1]
     return TEACHING + DETAILS, now
 
@@ -121,7 +124,7 @@ class ChainRulePanel(VerticalScroll):
             lines = self._lines_for(ex, width, NATURAL, level)
             if len(lines) <= room:
                 return lines
-        order, now = sections(phase)
+        order, now = sections(phase, bool(ex.optimizer))
         for level in COMPACT_LEVELS:
             if len(self._lines_for(ex, width, now, level)) <= room:
                 break

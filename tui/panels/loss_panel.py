@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 
 from rich.cells import cell_len
+from rich.markup import escape
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
+from core.stepping.branches import RunsView, path
 from core.stepping.session import Snapshot
 from core.teaching.axes import Axis, linear_axis, log_axis, spread_axis
 from core.teaching.landscape import landscape, plottable, wants_log_scale
@@ -20,6 +22,12 @@ from core.text.i18n import _
 from tui.panels.titles import set_titles
 
 OVERHEAD = 2  # rows that are not plotting area: the x axis line and its labels (no top frame)
+# Side-by-side runs are told apart by their markers (colour only helps): the main run draws
+# the usual line, each branch a character of its own.
+RUN_MARKERS = ("x", "+", "%", "#", "@")
+RUN_COLORS = ("magenta", "green", "blue", "red", "yellow")
+MAIN_GLYPH = {False: "⠤", True: "*"}  # the main run's line as the legend shows it (by ascii_only)
+MAIN_POINT = "o"  # the main run's marker on the landscape, where its line is the curve's
 
 
 class LossPanel(PlotextPlot):
@@ -27,9 +35,15 @@ class LossPanel(PlotextPlot):
     selected: reactive[int] = reactive(0)
     view: reactive[str] = reactive("curve")  # "curve" | "landscape"
     ascii_only: reactive[bool] = reactive(False)
+    runs: reactive[RunsView | None] = reactive(None)  # with branches: every run (the app's)
 
     def watch_snapshot(self) -> None:
         self._replot()
+
+    def watch_runs(self, runs: RunsView | None) -> None:
+        # The app hands the runs over just before the active run's snapshot: draw once, then.
+        if runs is not None and runs.current.snapshot is self.snapshot:
+            self._replot()
 
     def watch_selected(self) -> None:
         if self.view == "landscape":
@@ -63,8 +77,11 @@ class LossPanel(PlotextPlot):
         plt.clear_figure()  # size and theme are set again when the widget renders
         plt.xaxes(False, False)  # no empty frame while there is nothing to draw
         plt.yaxes(False, False)
+        runs = self._runs()
         if self.view == "landscape":
             titles, subtitles = self._plot_landscape(snap)
+        elif runs is not None:
+            titles, subtitles = self._plot_runs(runs)
         else:
             titles, subtitles = self._plot_curve(snap)
         room = self.outer_size.width - 6  # Textual keeps a corner and a blank on either side
@@ -144,6 +161,7 @@ class LossPanel(PlotextPlot):
         if land.tangent is not None:
             (x0, y0), (x1, y1) = land.tangent
             self.plt.plot([x0, x1], [y0, y1], marker=self._marker(), color="red")
+        self._mark_runs(x, y)  # first: where runs stand together, the active one shows
         self._mark(x, y, (here, j), "yellow")
         value, scale = fmt(j, 4), _("linear")
         titles = [
@@ -152,12 +170,122 @@ class LossPanel(PlotextPlot):
             _("J({name}) · {value}").format(name=name, value=value),
         ]
         if land.slope is None:
-            return titles, [""]
+            return titles, [*self._legends(), ""]
         slope = fmt(land.slope, 4)
         return titles, [
             _("slope ∂J/∂{name} = {value}").format(name=name, value=slope),
             _("slope {value}").format(value=slope),
         ]
+
+    # -- side-by-side runs ----------------------------------------------------------------
+
+    def _runs(self) -> RunsView | None:
+        """The runs to overlay: only while there are branches and the view is of this snapshot."""
+        runs = self.runs
+        if runs is None or len(runs.runs) < 2 or runs.current.snapshot is not self.snapshot:
+            return None
+        return runs
+
+    def _run_marker(self, index: int) -> str:
+        return self._marker() if index == 0 else RUN_MARKERS[(index - 1) % len(RUN_MARKERS)]
+
+    def _run_color(self, index: int) -> str | None:
+        return None if index == 0 else RUN_COLORS[(index - 1) % len(RUN_COLORS)]
+
+    def _legends(self) -> list[str]:
+        """The legend, longest first: each run's marker and label, the active one in [ ]."""
+        runs = self._runs()
+        if runs is None:
+            return []
+        main = MAIN_POINT if self.view == "landscape" else MAIN_GLYPH[self.ascii_only]
+        glyphs = [main] + [self._run_marker(i) for i in range(1, len(runs.runs))]
+
+        def entry(i: int, text: str) -> str:
+            return escape(f"[{text}]") if i == runs.active else text  # not a markup tag
+
+        full = [entry(i, f"{glyphs[i]} {r.label}") for i, r in enumerate(runs.runs)]
+        named = [full[i] if i == runs.active else glyphs[i] for i in range(len(runs.runs))]
+        short = [entry(i, glyphs[i]) for i in range(len(runs.runs))]
+        return ["  ".join(full), " ".join(named), " ".join(short)]
+
+    def _plot_runs(self, runs: RunsView) -> tuple[list[str], list[str]]:
+        """Every run's loss per step on one pair of axes, each from the step it branched at."""
+        points = max(2 * self.size.width, 16)
+        curves = []
+        for run in runs.runs:
+            snap = run.snapshot
+            curve = snap.history.curve(snap.revealed_losses, points)
+            steps, losses = plottable([run.at + s for s, _ in curve], [v for _, v in curve])
+            curves.append((steps, losses))
+        active = runs.current
+        own = active.snapshot.history.curve(active.snapshot.revealed_losses, 2)
+        last = own[-1][1] if own else math.nan
+        titles = self._run_titles(active.label, last)
+        values = [v for _, losses in curves for v in losses]
+        y = _value_axis(values, self._rows()) if values else None
+        if y is None:
+            return titles, [*self._legends(), ""]
+        end = max((steps[-1] for steps, _ in curves if steps), default=1)
+        x = spread_axis(0, max(end, 1), self._columns(y), whole=True)
+        self._draw_axes(x, y)
+        order = [i for i in range(len(curves)) if i != runs.active] + [runs.active]
+        for i in order:  # the active run last: on top where runs share their first steps
+            steps, losses = curves[i]
+            if steps:
+                self.plt.plot(
+                    steps,
+                    [y.to_plot(v) for v in losses],
+                    marker=self._run_marker(i),
+                    color=self._run_color(i),
+                )
+        if own and math.isfinite(last):
+            self._mark(x, y, (active.at + own[-1][0], last), "cyan")
+        return self._run_titles(active.label, last, _("log") if y.log else _("linear")), [
+            *self._legends(),
+            "",
+        ]
+
+    def _run_titles(self, label: str, last: float, scale: str = "") -> list[str]:
+        value = "?" if math.isnan(last) else fmt(last, 4)
+        scale = scale or _("linear")
+        return [
+            _("{run}: loss J per step · {scale} · {value}").format(
+                run=label, scale=scale, value=value
+            ),
+            _("{run}: J · {scale} · {value}").format(run=label, scale=scale, value=value),
+            _("{run}: J {value}").format(run=label, value=value),
+            _("J {value}").format(value=value),
+        ]
+
+    def _mark_runs(self, x: Axis, y: Axis) -> None:
+        """Where the other runs stand (their value of the parameter, their J) and, with a single
+        trained parameter (their paths then lie on this curve), the path each run took."""
+        runs = self._runs()
+        if runs is None:
+            return
+        single = sum(runs.current.snapshot.scenario.architecture.trainable) == 1
+        for i, run in enumerate(runs.runs):
+            points = list(path(run.snapshot, self.selected)) if single else []
+            if i != runs.active:
+                ev = run.snapshot.evaluation
+                points.append((ev.params[self.selected], ev.loss))
+            cells = [c for c in (_cell(x, y, p) for p in points) if c is not None]
+            if cells:
+                self.plt.scatter(
+                    [x.centre(cx) for cx, _ in cells],
+                    [y.centre(cy) for _, cy in cells],
+                    marker=self._run_marker(i) if i else MAIN_POINT,
+                    color=self._run_color(i),
+                )
+
+
+def _cell(x: Axis, y: Axis, point: tuple[float, float]) -> tuple[int, int] | None:
+    """The cell a (θ, J) point is drawn in, if it is inside the plot."""
+    theta, loss = point
+    if not (math.isfinite(theta) and math.isfinite(loss)) or (y.log and loss <= 0.0):
+        return None
+    cx, cy = x.cell(theta), y.cell(y.to_plot(loss))
+    return (cx, cy) if 0 <= cx < x.cells and 0 <= cy < y.cells else None
 
 
 def _value_axis(values: list[float], rows: int, log: bool | None = None) -> Axis | None:

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from core.model.optimizers import batch_count
 from core.stepping.session import Phase, Snapshot, StatusKind
 from core.teaching.quiz import Score
 from core.text.format import fmt, to_ascii, width_of, wrap
@@ -37,6 +38,8 @@ class TrainingPanel(Vertical):
     quiz: reactive[bool] = reactive(False)
     score: reactive[Score] = reactive(Score())
     ascii_only: reactive[bool] = reactive(False)
+    run_line: reactive[str] = reactive("")  # with branches: which run the keys drive (the app's)
+    step_offset: reactive[int] = reactive(0)  # a branch's step 0 is this step of the main run
 
     _shown = ""
     _lengths: list[int] = []
@@ -68,6 +71,12 @@ class TrainingPanel(Vertical):
     def watch_fast_forward(self) -> None:
         self._refresh_body()
 
+    def watch_run_line(self) -> None:
+        self._refresh_body()
+
+    def watch_step_offset(self) -> None:
+        self._refresh_body()
+
     def _t(self, text: str) -> str:
         return to_ascii(text) if self.ascii_only else text
 
@@ -79,16 +88,23 @@ class TrainingPanel(Vertical):
 
     def _loss_line(self, snap: Snapshot) -> str:
         lr = fmt(snap.learning_rate)
+        # Another optimizer than plain descent goes first: "adam · lr 0.1 · loss J 0.49".
+        config = snap.scenario.optimizer
+        ahead = "" if config.plain else config.name + ("+wd" if config.weight_decay else "") + " · "
         if snap.shows_loss:
             loss, template = snap.evaluation.loss, _("lr {lr} · loss J {loss}")
+            short = _("lr {lr} · J {loss}")  # with the optimizer's name, if the long one is not
         elif snap.step:
             loss, template = snap.history.losses[snap.step - 1], _("lr {lr} · last step's J {loss}")
+            short = template
         else:
-            return _("lr {lr} · loss J ?").format(lr=lr)
-        for digits in DIGITS:
-            line = template.format(lr=lr, loss=fmt(loss, digits))
-            if self._fits(line):
-                break
+            return ahead + _("lr {lr} · loss J ?").format(lr=lr)
+        tries = dict.fromkeys(((ahead, template), (ahead, short), ("", template)))
+        for prefix, text in tries:
+            for digits in DIGITS:
+                line = prefix + text.format(lr=lr, loss=fmt(loss, digits))
+                if self._fits(line):
+                    return line
         return line
 
     def _status_line(self, snap: Snapshot) -> tuple[str, str, str]:
@@ -112,7 +128,7 @@ class TrainingPanel(Vertical):
         return state + " · " + speed, "bold" if self.auto else "", ""
 
     def _titles(self, snap: Snapshot) -> None:
-        step = " · " + _("step {step}").format(step=snap.step)
+        step = " · " + _("step {step}").format(step=snap.step + self.step_offset)
         room = max(self.outer_size.width - 6, 8) - width_of(step)  # corners, spaces, a rule each
         name = snap.scenario.name
         if width_of(name) > room:
@@ -120,7 +136,18 @@ class TrainingPanel(Vertical):
                 name = name[:-1]
             name = name.rstrip() + "…"
         self.border_title = self._t(name + step)
-        below = []
+        below = [self.run_line] if self.run_line else []
+        config = snap.scenario.optimizer
+        if config.batch_size and config.batch_size < len(snap.scenario.samples):
+            # Which batch the shown update takes its gradient from; J is still all samples'.
+            count = batch_count(len(snap.scenario.samples), config.batch_size)
+            below.append(
+                _("batch {k}/{count} · J: all {n}").format(
+                    k=snap.batch.start // config.batch_size + 1,
+                    count=count,
+                    n=len(snap.scenario.samples),
+                )
+            )
         if self.quiz:
             below.append(
                 _("quiz: {right}/{asked} right").format(
