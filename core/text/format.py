@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -55,6 +56,20 @@ _ASCII: dict[str, str | tuple[str, str]] = {
     "┌": "+",
     "└": "+",
     "├": "|",
+    "±": ("+/-", "~"),
+    "α": ("alpha", "a"),
+    "β": ("beta", "b"),
+    "ε": ("eps", "e"),
+    "θ": ("theta", "O"),  # not t: Adam's step count is t
+    "λ": ("lambda", "L"),
+    "μ": ("mu", "u"),
+    "√": ("sqrt", "V"),
+    "\u0302": ("^", ""),  # the hat of m̂ and v̂, written after its letter; on screen no cell
+    "₀": "0",
+    "₁": "1",
+    "₂": "2",
+    "ₖ": "k",
+    "ⱼ": "j",
     "\u00a0": " ",
 }
 _SPELLING = {k: v if isinstance(v, str) else v[0] for k, v in _ASCII.items()}
@@ -174,9 +189,13 @@ def _words(text: str) -> list[str]:
     return words
 
 
+_BARE_ROOT = re.compile(r"sqrt([A-Za-z0-9][A-Za-z0-9_^]*)")  # √v̂ spelled sqrtv^
+
+
 def to_ascii(text: str) -> str:
     """Transliterate the maths glyphs for terminals and fonts without them."""
-    return text.translate(_ASCII_TABLE)
+    spelled = text.translate(_ASCII_TABLE)
+    return _BARE_ROOT.sub(r"sqrt(\1)", spelled) if "√" in text else spelled
 
 
 def _ascii_cell(ch: str) -> str:

@@ -27,3 +27,15 @@ def test_widths_and_ascii() -> None:
     assert width_of("ŷ1") == 2
     assert width_of("梯度") == 4
     assert to_ascii("∂J/∂ŷ · σ′ − 1") == "dJ/dy^ * sig' - 1"
+
+
+def test_the_optimizers_glyphs_are_spelled_in_ascii() -> None:
+    from core.text.format import to_ascii, to_ascii_cells
+
+    adam = "θ ← θ − lr·m̂/(√v̂ + ε); m̂ = m/(1 − β1^t); g = ∂J/∂θ + λ·θ; μ, α, ±"
+    spelled = to_ascii(adam)
+    assert spelled.isascii()
+    assert "theta <- theta - lr*m^/(sqrt(v^) + eps)" in spelled
+    assert "m^ = m/(1 - beta1^t)" in spelled and "lambda*theta" in spelled
+    cells = to_ascii_cells(adam)
+    assert cells.isascii() and "?" not in cells
