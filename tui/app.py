@@ -845,7 +845,7 @@ class BackpropApp(App[int]):
         yield from super().get_system_commands(screen)
         for command in keys.COMMANDS:
             yield SystemCommand(
-                _(command.title), command.text(self.ascii_only), _runner(self, command.action)
+                _(command.title), command.text(self.ascii_only), _runner(self, command)
             )
 
     def get_key_display(self, binding: Binding) -> str:
@@ -854,8 +854,14 @@ class BackpropApp(App[int]):
         return to_ascii(display) if self.ascii_only else display
 
 
-def _runner(app: App[int], action: str) -> Callable[[], object]:
+def _runner(app: App[int], command: keys.Command) -> Callable[[], object]:
     async def run() -> None:
-        await app.run_action(action)
+        name, _sep, args = command.action.partition("(")
+        if app.check_action(name, (args,) if args else ()) is not True:
+            # A greyed-out key does nothing; from the palette it must not do so silently.
+            why = _(command.idle) if command.idle else _("“{title}” does nothing now.")
+            app.notify(why.format(title=_(command.title)), severity="warning")
+            return
+        await app.run_action(command.action)
 
     return run

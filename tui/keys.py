@@ -32,6 +32,7 @@ class Action:
     key_display: str | None = None
     priority: bool = False
     bound: bool = True  # False: a key Textual itself provides, listed in the help only
+    idle: str = ""  # why it does nothing when greyed out (the palette says so when chosen then)
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -107,6 +108,7 @@ ACTIONS: tuple[Action, ...] = (
         N_("gradient check: ∂J/∂θ beside the central difference (backward and update phases)"),
         title=N_("Gradient check"), summary=N_("∂J/∂θ beside (J(θ + h) − J(θ − h))/2h"),
         show=False,
+        idle=N_("The gradient check needs ∂J/∂θ on screen: step on to the backward phase."),
     ),
     Action("up,down", "", "", "scroll", LOOKING, N_("scroll the chain rule"), bound=False),
     Action(
@@ -237,6 +239,7 @@ class Command:
     action: str
     title: str  # in the command palette
     help: str
+    idle: str = ""  # said when it is chosen while it does nothing (see Action.idle)
 
     def text(self, ascii_only: bool = False) -> str:
         """The palette's help line, translated, with the key."""
@@ -246,7 +249,7 @@ class Command:
         return to_ascii(text) if ascii_only else text
 
 
-COMMANDS = [Command(a.action, a.title, a.summary) for a in ACTIONS if a.title]
+COMMANDS = [Command(a.action, a.title, a.summary, a.idle) for a in ACTIONS if a.title]
 
 
 def help_lines(ascii_only: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -101,6 +101,8 @@ async def test_the_palette_command_opens_the_check_in_the_backward_phase() -> No
         await commands["Gradient check"].callback()  # in the ready phase: nothing to check
         await pilot.pause()
         assert not isinstance(app.screen, GradientCheckScreen)
+        said = [n.message for n in app._notifications]
+        assert said and "backward phase" in said[-1]  # not silently nothing
         await pilot.press("space", "space", "space", "tab")
         await commands["Gradient check"].callback()
         await pilot.pause()
