@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.files import headless
-from core.files.loader import BUILTINS, DEFAULT, ScenarioError, load, load_builtin
+from core.files.loader import (
+    BUILTINS,
+    DEFAULT,
+    ScenarioError,
+    data_scenario,
+    load,
+    load_builtin,
+)
 from core.text.i18n import LANGUAGES, N_, _, detect, set_language
 
 PROG = "backprop-tui"
@@ -108,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr", type=_learning_rate, metavar="LR", help="learning rate (default: the scenario's)"
     )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios")
+    parser.add_argument(
+        "--data",
+        metavar="FILE.csv",
+        help="a quick look at a CSV file: the last column is the label or target, "
+        "a network is chosen from the columns",
+    )
     parser.add_argument(
         "--headless", action="store_true", help="train without the UI and print the trace"
     )
@@ -223,6 +236,10 @@ def _main(argv: list[str] | None) -> int:
         for arg in explicit:
             if arg.split("=")[0] in SERVE_OPTIONS:
                 fail(f"{arg.split('=')[0]} goes with --serve")
+    if args.data is not None and (args.scenario != DEFAULT or DEFAULT in explicit):
+        fail("give either a scenario or --data FILE.csv, not both")
+    if args.data is not None and args.resume:
+        fail("give either --data FILE.csv or --resume, not both")
     if args.resume:
         if args.headless or args.serve:
             fail("--resume opens the app; leave out --headless and --serve")
@@ -230,7 +247,7 @@ def _main(argv: list[str] | None) -> int:
             fail("give either a scenario or --resume, not both")
         return run_app(None, args)
     try:
-        scenario = load(args.scenario)
+        scenario = load(args.scenario) if args.data is None else data_scenario(args.data)
     except ScenarioError as err:
         fail(str(err))
     if args.headless:

@@ -10,7 +10,8 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from core.model.network import apply_update, evaluate
+from core.model.losses import percent
+from core.model.network import apply_update, classification_accuracy, evaluate
 from core.stepping.session import Phase, Session, Snapshot, Status, StatusKind
 from core.teaching import gradcheck
 from core.teaching.explain import explain, plain, render
@@ -29,6 +30,7 @@ class TraceRow:
     grads: tuple[float, ...]
     learning_rate: float | None  # the rate of the update that led here (None at step 0)
     deltas: tuple[float, ...] = ()  # ∂J/∂z of every neuron after the inputs (Evaluation.deltas)
+    accuracy: float | None = None  # the share classified right, for a classifier's loss
 
 
 def rows(snap: Snapshot) -> list[TraceRow]:
@@ -39,8 +41,19 @@ def rows(snap: Snapshot) -> list[TraceRow]:
     for k, params in enumerate(hist.iter_params()):
         ev = evaluate(sc.architecture, sc.loss, params, sc.samples)
         lr = hist.rates[k - 1] if k else None
-        out.append(TraceRow(k, ev.loss, ev.params, ev.grads, lr, ev.deltas))
+        acc = classification_accuracy(sc.loss, ev, sc.samples)
+        out.append(TraceRow(k, ev.loss, ev.params, ev.grads, lr, ev.deltas, acc))
     return out
+
+
+def _step_doc(r: TraceRow, names: Sequence[str], neurons: Sequence[str]) -> dict[str, object]:
+    doc: dict[str, object] = {"step": r.step, "loss": _finite(r.loss)}
+    if r.accuracy is not None:
+        doc["accuracy"] = r.accuracy
+    doc["params"] = {n: _finite(v) for n, v in zip(names, r.params)}
+    doc["grads"] = {n: _finite(g) for n, g in zip(names, r.grads)}
+    doc["deltas"] = {n: _finite(d) for n, d in zip(neurons, r.deltas)}
+    return doc
 
 
 def _finite(x: float) -> float | None:
@@ -54,16 +67,7 @@ def to_json(snap: Snapshot) -> str:
         "scenario": snap.scenario.name,
         "learning_rate": snap.learning_rate,
         "loss": snap.scenario.loss.name,
-        "steps": [
-            {
-                "step": r.step,
-                "loss": _finite(r.loss),
-                "params": {n: _finite(v) for n, v in zip(names, r.params)},
-                "grads": {n: _finite(g) for n, g in zip(names, r.grads)},
-                "deltas": {n: _finite(d) for n, d in zip(neurons, r.deltas)},
-            }
-            for r in rows(snap)
-        ],
+        "steps": [_step_doc(r, names, neurons) for r in rows(snap)],
         # After the steps: a streamed trace knows how the run ended only once it has ended.
         "status": snap.status.kind.value,
     }
@@ -74,9 +78,13 @@ def to_csv(snap: Snapshot) -> str:
     names = snap.scenario.param_names
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["step", "loss", *names, *(f"grad_{n}" for n in names)])
+    classifier = snap.scenario.loss.correct is not None
+    writer.writerow(
+        ["step", "loss", *names, *(f"grad_{n}" for n in names), *(["accuracy"] * classifier)]
+    )
     for r in rows(snap):
-        writer.writerow([r.step, repr(r.loss), *map(repr, r.params), *map(repr, r.grads)])
+        acc = [repr(r.accuracy)] if classifier else []
+        writer.writerow([r.step, repr(r.loss), *map(repr, r.params), *map(repr, r.grads), *acc])
     return buf.getvalue()
 
 
@@ -261,19 +269,26 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
             return []
         return [_num(r.learning_rate) if r is not None and r.learning_rate is not None else ""]
 
+    acc_head = ["acc"] if sc.loss.correct is not None else []
+
+    def acc_cell(r: TraceRow | None) -> list[str]:
+        if not acc_head:
+            return []
+        return [percent(r.accuracy) if r is not None and r.accuracy is not None else ""]
+
     def loss_at(params: Sequence[float]) -> float:
         return evaluate(net, sc.loss, tuple(params), sc.samples).loss
 
     body: list[list[str]] = []
     made = list(_made(snap, data))
     if len(trained) <= 2:
-        header = ["step", *lead, "loss J"]
+        header = ["step", *lead, "loss J", *acc_head]
         for p in shown:
             header += [f"old {p.name}", f"∂J/∂{p.name}", f"new {p.name}"]
         for k, row in enumerate(data):
             if k in typed:  # old: what the run made; new: what was typed in
                 changes = {i: b for i, _a, b in typed[k]}
-                cells = [EDIT, *lr_cell(None), _num(loss_at(made[k]))]
+                cells = [EDIT, *lr_cell(None), _num(loss_at(made[k])), *acc_cell(None)]
                 for p in shown:
                     if p.index in changes:
                         cells += [_num(made[k][p.index]), BY_HAND, _num(changes[p.index])]
@@ -282,16 +297,17 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
                 body.append(cells)
             if k + 1 < len(data):
                 after = data[k + 1]
-                cells = [str(after.step), *lr_cell(after), _num(row.loss)]
+                cells = [str(after.step), *lr_cell(after), _num(row.loss), *acc_cell(row)]
                 for p in shown:
                     i = p.index
                     grad = _num(row.grads[i]) if p.trainable else "fixed"
                     cells += [_num(row.params[i]), grad, _num(made[k + 1][i])]
                 body.append(cells)
-        groups = [list(range(1, 2 + len(lead)))]
-        groups += [[2 + len(lead) + 3 * j + c for c in range(3)] for j in range(len(shown))]
+        first = 2 + len(lead) + len(acc_head)
+        groups = [list(range(1, first))]
+        groups += [[first + 3 * j + c for c in range(3)] for j in range(len(shown))]
     else:
-        header = ["step", *lead, "loss J", *(p.name for p in shown)]
+        header = ["step", *lead, "loss J", *acc_head, *(p.name for p in shown)]
         for k, row in enumerate(data):
             if k in typed:  # first the values the run made, then the ones typed in
                 typed_in = {i for i, _a, _b in typed[k]}
@@ -301,6 +317,7 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
                         str(k),
                         *lr_cell(row),
                         _num(loss_at(values)),
+                        *acc_cell(None),
                         *(_num(values[p.index]) for p in shown),
                     ]
                 )
@@ -309,6 +326,7 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
                         EDIT,
                         *lr_cell(None),
                         _num(row.loss),
+                        *acc_cell(row),
                         *(_num(row.params[p.index]) if p.index in typed_in else "" for p in shown),
                     ]
                 )
@@ -318,12 +336,14 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
                         str(row.step),
                         *lr_cell(row),
                         _num(row.loss),
+                        *acc_cell(row),
                         *(_num(row.params[p.index]) for p in shown),
                     ]
                 )
         groups = [[i] for i in range(1, len(header))]
     if not body:
-        body = [["0", *lr_cell(None), _num(data[0].loss), *([""] * (len(header) - 2 - len(lead)))]]
+        cells = ["0", *lr_cell(None), _num(data[0].loss), *acc_cell(data[0])]
+        body = [cells + [""] * (len(header) - len(cells))]
     if every > 1:
         last = str(data[-1].step)
         body = [r for r in body if r[0] in (EDIT, last) or int(r[0]) % every == 0]

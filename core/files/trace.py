@@ -31,7 +31,7 @@ from operator import itemgetter
 from typing import Protocol, TextIO
 
 from core.model.kernel import CHECK, UNSUPPORTED, Limits, RunResult, delta_columns, trainer_for
-from core.model.network import apply_update, evaluate
+from core.model.network import Evaluation, apply_update, classification_accuracy, evaluate
 from core.model.scenario import Scenario
 from core.stepping.history import checkpoint_interval
 from core.stepping.session import (
@@ -47,6 +47,7 @@ from core.text.i18n import _
 
 FORMATS = ("csv", "json")
 CHUNK = 2048  # steps computed between two writes (and between two looks for Ctrl+C)
+
 
 class Writable(Protocol):
     """Where a trace goes: a text stream, or anything with its write."""
@@ -137,7 +138,16 @@ class _Run:
         session = Session(scenario, lr)  # step 0 judged exactly as the headless session does
         self.lr = session.learning_rate
         ev = session.snapshot.evaluation
-        self.first: Row = (0, ev.loss, *ev.params, *ev.grads, *(ev.deltas if self.extra else ()))
+        # A classifier's rows end with the accuracy (kernel.Trainer.trace's `accuracy`).
+        self.classifier = scenario.loss.correct is not None
+        self.first: Row = (
+            0,
+            ev.loss,
+            *ev.params,
+            *ev.grads,
+            *(ev.deltas if self.extra else ()),
+            *self._accuracy(ev),
+        )
         self.params, self.grads = ev.params, ev.grads
         self.status = session.status()
         self.taken = 0
@@ -180,6 +190,12 @@ class _Run:
             # The last step passed the divergence test: only the convergence test is left.
             self.status = judge(self.scenario, self.lr, self.params, self.params)
 
+    def _accuracy(self, ev: Evaluation) -> tuple[float, ...]:
+        if not self.classifier:
+            return ()
+        acc = classification_accuracy(self.scenario.loss, ev, self.scenario.samples)
+        return (acc if acc is not None else math.nan,)
+
     def _kernel(self, count: int, put: Callable[[Row], None] | None) -> RunResult | None:
         if self.trainer is None or self.data is None:
             return None
@@ -193,6 +209,7 @@ class _Run:
             self.limits,
             self.taken + 1,
             self.deltas,
+            self.classifier,
         )
         return None if result.reason == UNSUPPORTED else result
 
@@ -209,7 +226,7 @@ class _Run:
             params, grads = ev.params, ev.grads
             if put is not None:
                 deltas = ev.deltas if self.extra else ()
-                put((self.taken + k, ev.loss, *params, *grads, *deltas))
+                put((self.taken + k, ev.loss, *params, *grads, *deltas, *self._accuracy(ev)))
             # The kernel's screen: it passes only where the session finds no divergence.
             finite = math.isfinite(ev.loss) and all(map(math.isfinite, grads))
             biggest = max(abs(p) for p in params)
@@ -257,6 +274,8 @@ class _Format:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.names = scenario.param_names
+        # A classifier's rows end with the accuracy at the row's parameters.
+        self.classifier = scenario.loss.correct is not None
 
     def header(self, lr: float) -> str:
         raise NotImplementedError
@@ -282,7 +301,13 @@ class _Csv(_Format):
         buf = io.StringIO()
         names = self.names
         csv.writer(buf, lineterminator="\n").writerow(
-            ["step", "loss", *names, *(f"grad_{n}" for n in names)]
+            [
+                "step",
+                "loss",
+                *names,
+                *(f"grad_{n}" for n in names),
+                *(["accuracy"] * self.classifier),
+            ]
         )
         return buf.getvalue()
 
@@ -314,8 +339,9 @@ class _Json(_Format):
             columns = delta_columns(scenario.architecture)
             self.pick_deltas = itemgetter(*columns) if len(columns) > 1 else _one(columns[0])
         # One step's object, as json.dumps(indent=2) writes it two levels down.
+        accuracy = '      "accuracy": %s,\n' if self.classifier else ""
         self.template = (
-            '    {\n      "step": %s,\n      "loss": %s,\n'
+            f'    {{\n      "step": %s,\n      "loss": %s,\n{accuracy}'
             f'      "params": {{\n{values}\n      }},\n'
             f'      "grads": {{\n{values}\n      }},\n'
             f'      "deltas": {{\n{neurons}\n      }}\n    }}'
@@ -334,12 +360,18 @@ class _Json(_Format):
     def rows(self, rows: list[Row]) -> str:
         template = self.template
         pick = self.pick_deltas
+        classifier = self.classifier
         lines = []
         for line in _reprs(rows).split("), ("):
             values = line.split(", ")
             if "n" in line:  # inf, -inf or nan, which JSON writes as null
                 values = ["null" if "n" in v else v for v in values]
-            lines.append(template % (tuple(values) if pick is None else (*values, *pick(values))))
+            if classifier:  # the accuracy ends the row and follows the loss in the object
+                values = [values[0], values[1], values[-1], *values[2:-1]]
+                picked = pick(values[1:]) if pick is not None else ()
+            else:
+                picked = pick(values) if pick is not None else ()
+            lines.append(template % (*values, *picked))
         joined = ",\n".join(lines)
         if self.started:
             return ",\n" + joined

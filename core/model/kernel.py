@@ -82,7 +82,7 @@ class Trainer:
         self.loss = loss
         self.n_samples = n_samples
         self._frozen = tuple(not p.trainable for p in net.params)
-        self._functions: dict[tuple[bool, bool, str], Callable[..., Any]] = {}
+        self._functions: dict[tuple[bool, bool, str, bool], Callable[..., Any]] = {}
 
     def pack(self, samples: Sequence[Sample]) -> tuple[float, ...] | None:
         """The samples' numbers in the order the generated code unpacks them, or None if some
@@ -129,15 +129,18 @@ class Trainer:
         limits: Limits | None,
         first: int = 1,
         deltas: bool = False,
+        accuracy: bool = False,
     ) -> RunResult:
         """Take up to `steps` steps as `run` does, recording nothing but handing `put_row` each
         step's (step, loss, *params, *grads), numbering from `first` (None: hand out nothing);
-        with `deltas`, each row holds ∂J/∂z of every neuron too, where `delta_columns` says."""
+        with `deltas`, each row holds ∂J/∂z of every neuron too, where `delta_columns` says;
+        with `accuracy` (a classifier's loss), each row ends with the share classified right."""
         # With biases the plain rows hold the δs already (delta_columns): one function less.
         with_deltas = deltas and not self.net.bias
         sink = NOTHING if put_row is None else DELTA_ROWS if with_deltas else ROWS
+        counted = accuracy and put_row is not None and self.loss.correct is not None
         return self._call(
-            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first
+            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first, counted
         )
 
     def _call(
@@ -154,11 +157,12 @@ class Trainer:
         limits: Limits | None,
         stop: tuple[float, float] | None,
         first: int = 1,
+        accuracy: bool = False,
     ) -> RunResult:
         values = (*params, *grads, lr)
         if steps <= 0 or not all(type(v) is float and math.isfinite(v) for v in values):
             return RunResult(0, params, UNSUPPORTED)
-        key = (limits is not None, stop is not None, sink)
+        key = (limits is not None, stop is not None, sink, accuracy)
         fn = self._functions.get(key)
         if fn is None:
             fn = self._compile(*key)
@@ -192,13 +196,13 @@ class Trainer:
             cast("tuple[float, ...]", before) or None,
         )
 
-    def _compile(self, check: bool, stop: bool, sink: str) -> Callable[..., Any]:
-        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink)
+    def _compile(self, check: bool, stop: bool, sink: str, accuracy: bool) -> Callable[..., Any]:
+        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink, accuracy)
         source, namespace = writer.source()
         code = compile(source, f"<core.model.kernel {self.net.sizes}>", "exec")
         exec(code, namespace)
         fn = cast(Callable[..., Any], namespace["_train"])
-        self._functions[check, stop, sink] = fn
+        self._functions[check, stop, sink, accuracy] = fn
         return fn
 
 
@@ -219,8 +223,11 @@ def delta_columns(net: Architecture) -> tuple[int, ...]:
 
 
 def trainer_for(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
-    """The compiled trainer for this shape (shared between sessions), or None if too big."""
+    """The compiled trainer for this shape (shared between sessions), or None if too big or
+    not elementwise (softmax: the generic path of `evaluate` takes it)."""
     if len(net.params) > MAX_PARAMS or n_samples < 1:
+        return None
+    if any(act.layer_fn is not None for act in net.activations) or loss.fn_z is not None:
         return None
     return _trainer(net, loss, n_samples)
 
@@ -250,6 +257,7 @@ class _Writer:
         check: bool,
         stop: bool,
         sink: str = HISTORY,
+        accuracy: bool = False,
     ):
         self.net = net
         self.loss = loss
@@ -257,6 +265,8 @@ class _Writer:
         self.check = check
         self.stop = stop
         self.sink = sink
+        # Rows end with C / n, C counting the samples classified right (loss.correct).
+        self.accuracy = accuracy and sink in (ROWS, DELTA_ROWS) and loss.correct is not None
         # The δs a row needs besides the gradients (see delta_columns).
         self.deltas = sink == DELTA_ROWS and not net.bias
         self.namespace: dict[str, Any] = {
@@ -267,6 +277,7 @@ class _Writer:
             "EPS": _loss.EPSILON,
             "ONE_MINUS_EPS": 1.0 - _loss.EPSILON,
             "_sum": sum,
+            "_correct": None,
         }
         self.lines: list[str] = []
 
@@ -352,6 +363,17 @@ class _Writer:
             out.append(f"{ind}{loss_name} = _loss_fn([{', '.join(outs)}], ({', '.join(y)},))")
             for k, (o, t) in enumerate(zip(outs, y)):
                 out.append(f"{ind}u{depth}_{k} = _loss_slope({o}, {t}, {m})")
+        if self.accuracy:
+            if code is not None and code.correct:
+                test = " and ".join(
+                    f"({code.correct.format(p=o, t=t, k=k, m=m)})"
+                    for k, (o, t) in enumerate(zip(outs, y))
+                )
+            else:
+                self.namespace["_correct"] = self.loss.correct
+                pair = [f"({''.join(v + ', ' for v in vs)})" for vs in (outs, y)]
+                test = f"_correct({pair[0]}, {pair[1]})"
+            out.append(f"{ind}C = C + ({test})")  # a bool counts 1 or 0
 
         def grad(index: int, expr: str) -> None:
             if first:
@@ -399,7 +421,7 @@ class _Writer:
             "def _train(params, grads, lr, steps, data, put_params, put_loss, put_rate, big, "
             "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
             "exp=exp, log=log, tanh=tanh, LEAK=LEAK, EPS=EPS, ONE_MINUS_EPS=ONE_MINUS_EPS, "
-            "_sum=_sum, _abs=abs, _max=max, _repr=repr):"
+            "_sum=_sum, _abs=abs, _max=max, _repr=repr, _correct=_correct):"
         )
         out.append(f"    {''.join(p + ', ' for p in ps)}= params")
         out.append(f"    {''.join(f'g{i}, ' for i in range(count))}= grads")
@@ -422,6 +444,8 @@ class _Writer:
                 f"    rest = [data[k:k + {width}] for k in range({width}, len(data), {width})]"
             )
         out.append("    for _step in range(steps):")
+        if self.accuracy:
+            out.append("        C = 0")
         for i in trained:
             if self.check:
                 out.append(f"        o{i} = p{i}")
@@ -469,6 +493,8 @@ class _Writer:
             values = ["L", *shown, *(f"g{i}" for i in range(count))]
             if self.deltas:
                 values += neurons
+            if self.accuracy:
+                values.append(f"C / {n}")  # as losses.accuracy divides: int by int
             row = "".join(f"{v}, " for v in values)
             out.append(f"        put_params((first + _step, {row}))")
         if self.check:

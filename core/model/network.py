@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from operator import mul
 
 from core.model.activations import Activation
-from core.model.losses import Loss
+from core.model.losses import Loss, accuracy
 
 
 @dataclass(frozen=True)
@@ -196,14 +196,16 @@ def _sample_trace(
     z: list[Sequence[float]] = [()]
     prev: Sequence[float] = sample.x
     for layer in range(1, depth + 1):
-        f = acts[layer - 1].fn
+        act = acts[layer - 1]
         zl = [sum(map(mul, row, prev)) + b for row, b in zip(rows[layer], biases[layer])]
-        prev = [f(v) for v in zl]
+        prev = act.layer_fn(zl) if act.layer_fn is not None else [act.fn(v) for v in zl]
         z.append(zl)
         a.append(prev)
     out = a[depth]
     m = len(out)
-    sample_loss = loss.fn(out, sample.y)
+    # With softmax the loss is taken from z (log-sum-exp): ŷ may round to 0 where z is finite.
+    fn_z = loss.fn_z
+    sample_loss = fn_z(z[depth], sample.y) if fn_z is not None else loss.fn(out, sample.y)
 
     dloss: list[Sequence[float]] = [()] * (depth + 1)
     slopes: list[Sequence[float]] = [()] * (depth + 1)
@@ -236,6 +238,36 @@ def _sample_trace(
     return SampleTrace(
         tuple(z), tuple(a), sample_loss, tuple(dloss), tuple(slopes), tuple(deltas), grads
     )
+
+
+def classification_accuracy(loss: Loss, ev: Evaluation, samples: Sequence[Sample]) -> float | None:
+    """The share of samples the evaluated network classifies right (None: not a classifier)."""
+    return accuracy(loss, [t.a[-1] for t in ev.samples], [s.y for s in samples])
+
+
+def outputs(net: Architecture, params: Sequence[float], x: Sequence[float]) -> list[float]:
+    """The forward pass alone: the network's outputs for one input."""
+    prev: Sequence[float] = x
+    for layer in range(1, net.depth + 1):
+        act = net.activations[layer - 1]
+        n_in, w0 = net.sizes[layer - 1], net.weight_offsets[layer]
+        b0 = net.bias_offsets[layer]
+        zl = [
+            sum(map(mul, params[w0 + j * n_in : w0 + (j + 1) * n_in], prev))
+            + (params[b0 + j] if net.bias else 0.0)
+            for j in range(net.sizes[layer])
+        ]
+        prev = act.layer_fn(zl) if act.layer_fn is not None else [act.fn(v) for v in zl]
+    return list(prev)
+
+
+def params_accuracy(
+    net: Architecture, loss: Loss, params: Sequence[float], samples: Sequence[Sample]
+) -> float | None:
+    """Accuracy at `params` by a forward pass only (for traces that keep no evaluation)."""
+    if loss.correct is None:
+        return None
+    return accuracy(loss, [outputs(net, params, s.x) for s in samples], [s.y for s in samples])
 
 
 # The update, as the training kernel writes it for each trained parameter: the very

@@ -40,6 +40,7 @@ class Scenario:
     source: str = ""  # built-in key or the file it came from
     lessons: dict[str, Lesson] = field(default_factory=dict)  # by language code
     text: str = field(default="", compare=False, repr=False)  # the TOML it was read from
+    classes: tuple[str, ...] = ()  # a [data] set's class names, in the targets' order
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from enum import Enum
 from functools import cached_property
 
 from core.model.kernel import CHECK, Limits, trainer_for
-from core.model.network import Evaluation, apply_update, evaluate
+from core.model.network import Evaluation, apply_update, classification_accuracy, evaluate
 from core.model.scenario import Scenario
 from core.stepping.history import History, HistoryView, checkpoint_interval
 from core.text.format import fmt
@@ -102,6 +102,12 @@ class Snapshot:
     @cached_property
     def loss_curve(self) -> tuple[tuple[int, float], ...]:
         return self.history.curve(self.revealed_losses)
+
+    @cached_property
+    def accuracy(self) -> float | None:
+        """The share of samples classified right by this step's forward pass (None: the loss
+        is not a classifier's)."""
+        return classification_accuracy(self.scenario.loss, self.evaluation, self.scenario.samples)
 
     @property
     def previous_params(self) -> tuple[float, ...]:
@@ -526,8 +532,10 @@ class Session:
         trained = [abs(g) for g, t in zip(ev.grads, self._trainable) if t]
         if trained and max(trained) <= s.gradient_tolerance:
             text = (
-                _("the updated values are a flat spot: every gradient within ±{tol} "
-                  "(largest ±{grad}), J = {loss}")
+                _(
+                    "the updated values are a flat spot: every gradient within ±{tol} "
+                    "(largest ±{grad}), J = {loss}"
+                )
                 if updated
                 else _("a flat spot: every gradient within ±{tol} (largest ±{grad}), J = {loss}")
             )

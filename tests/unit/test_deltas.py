@@ -185,9 +185,9 @@ def test_the_csv_has_no_deltas() -> None:
     write_trace(load_builtin("xor"), None, 3, "csv", out)
     assert out.getvalue().splitlines()[0] == (
         "step,loss,w1,w2,w3,w4,w5,w6,b1,b2,b3,grad_w1,grad_w2,grad_w3,grad_w4,grad_w5,grad_w6,"
-        "grad_b1,grad_b2,grad_b3"
+        "grad_b1,grad_b2,grad_b3,accuracy"  # XOR is a classifier: its accuracy ends the row
     )
-    assert all(line.count(",") == 19 for line in out.getvalue().splitlines())
+    assert all(line.count(",") == 20 for line in out.getvalue().splitlines())
 
 
 def test_a_bias_gradient_is_its_neurons_delta_bit_for_bit() -> None:

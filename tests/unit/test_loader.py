@@ -172,9 +172,9 @@ CASES = [
     ),
     (
         "unknown-activation-no-close-match",
-        doc(net=net(activations='["softmax", "identity"]')),
+        doc(net=net(activations='["swish", "identity"]')),
         "network.activations[0]",
-        ["unknown activation 'softmax'", "choose from identity, sigmoid"],
+        ["unknown activation 'swish'", "choose from identity, sigmoid"],
     ),
     (
         "activation-not-text",

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from core.model.losses import percent
 from core.stepping.session import Phase, Snapshot, StatusKind
 from core.teaching.quiz import Score
 from core.text.format import fmt, to_ascii, width_of, wrap
@@ -77,6 +78,22 @@ class TrainingPanel(Vertical):
 
     def _loss_line(self, snap: Snapshot) -> str:
         lr = fmt(snap.learning_rate)
+        acc = snap.accuracy if snap.shows_loss else None
+        if acc is not None:
+            # Accuracy beside the loss; a narrow panel first loses digits, then the words.
+            full, short = (
+                _("lr {lr} · loss J {loss} · acc {acc}"),
+                _("lr {lr} · J {loss} · acc {acc}"),
+            )
+            line = ""
+            for template in (full, short):
+                for digits in DIGITS:
+                    line = template.format(
+                        lr=lr, loss=fmt(snap.evaluation.loss, digits), acc=percent(acc)
+                    )
+                    if self._fits(line):
+                        return line
+            return line
         if snap.shows_loss:
             loss, template = snap.evaluation.loss, _("lr {lr} · loss J {loss}")
         elif snap.step:
