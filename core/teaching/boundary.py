@@ -56,7 +56,7 @@ class Boundary:
     halves: int  # values per character row
     shades: Map  # rows * halves rows, from the top
     labels: tuple[tuple[int, ...], ...]  # the class the network gives each point
-    classes: int  # 2 for one output, else the number of outputs
+    outputs: int  # one output: classes 0 and 1 by shade; several: a class per output
     points: tuple[Point, ...]
     neurons: tuple[NeuronMap, ...]  # every hidden neuron, in the network panel's order
 
@@ -156,7 +156,7 @@ def boundary(
         halves,
         _rows(flat, width),
         tuple(tuple(labels[i : i + width]) for i in range(0, len(labels), width)),
-        max(2, len(blank)),
+        len(blank),
         _points(samples, x, y, low, high),
         _neurons(net, [t.a for t in traces], width),
     )

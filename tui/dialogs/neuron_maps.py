@@ -103,10 +103,10 @@ def _why(b: plane.Boundary, snap: Snapshot, plain: bool) -> str:
     plane_text = _("Each map: x1 from {x0} to {x1} across, x2 from {y0} to {y1} up.").format(
         x0=x0, x1=x1, y0=y0, y1=y1
     )
-    if b.classes == 2:
+    if b.outputs == 1:
         low, high = plane.target_range(snap.scenario.samples)
         samples = _("Samples: {o} y = {low}, {x} y = {high}.").format(
-            o=glyph(2, 0), x=glyph(2, 1), low=fmt(low), high=fmt(high)
+            o=glyph(1, 0), x=glyph(1, 1), low=fmt(low), high=fmt(high)
         )
     else:
         samples = _("Samples: the digit of their class.")

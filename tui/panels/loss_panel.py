@@ -120,7 +120,7 @@ class LossPanel(PlotextPlot):
             ]
         else:
             low, high = plane.target_range(sc.samples)
-            o, x = glyph(2, 0), glyph(2, 1)
+            o, x = glyph(1, 0), glyph(1, 1)
             legend = [
                 _("{o}: y = {low} · {x}: y = {high}").format(
                     o=o, x=x, low=fmt(low), high=fmt(high)

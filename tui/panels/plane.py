@@ -33,9 +33,9 @@ SAMPLE = Style(bold=True, color="white")
 assert len(SHADES) == LEVELS
 
 
-def glyph(classes: int, label: int) -> str:
-    """o and x for two classes; 1, 2, … (then a, b, …) for several."""
-    if classes == 2:
+def glyph(outputs: int, label: int) -> str:
+    """o and x for one output's two classes; 1, 2, … (then a, b, …) for a class per output."""
+    if outputs == 1:
         return GLYPHS[label]
     return "123456789abcdefghijklmnopqrstuvwxyz"[label % 35]
 
@@ -45,11 +45,11 @@ def _blend(colour: tuple[int, int, int], strength: float) -> Color:
     return Color.from_rgb(r, g, b)
 
 
-def colour(classes: int, label: int, shade: float) -> Color:
-    """A cell's colour: for two classes the shade from blue (0) through grey to orange (1), in
+def colour(outputs: int, label: int, shade: float) -> Color:
+    """A cell's colour: for one output the shade from blue (0) through grey to orange (1), in
     LEVELS steps; for several, the class's colour as strong as its shade."""
     step = level(shade)
-    if classes == 2:
+    if outputs == 1:
         half = LEVELS / 2
         strength = (abs(step - (half - 0.5)) + 0.5) / half
         return _blend(TWO_CLASSES[int(step >= half)], strength)
@@ -64,16 +64,16 @@ def map_cells(
     halves: int,
     plain: bool,
     labels: tuple[tuple[int, ...], ...] | None = None,
-    classes: int = 2,
+    outputs: int = 1,
 ) -> list[list[Cell]]:
-    """(character, style) per cell, by character row. `labels` (the class at each value) colours
-    several classes; without them the map is two-class (a hidden neuron's activation)."""
+    """(character, style) per cell, by character row. With several outputs `labels` (the class
+    at each value) chooses the colour; one output (or a hidden neuron) is drawn by shade."""
     rows: list[list[Cell]] = []
     for r in range(0, len(shades), halves):
         if plain:
             # Several classes have no order a ramp could show: spread them over it instead.
-            if labels is not None and classes > 2:
-                row = [SHADES[level(k / (classes - 1))] for k in labels[r]]
+            if labels is not None and outputs > 1:
+                row = [SHADES[level(k / (outputs - 1))] for k in labels[r]]
             else:
                 row = [SHADES[level(shade)] for shade in shades[r]]
             rows.append([(ch, None) for ch in row])
@@ -81,7 +81,7 @@ def map_cells(
         top, bottom = r, r + halves - 1
 
         def paint(i: int, c: int) -> Color:
-            return colour(classes, labels[i][c] if labels else 0, shades[i][c])
+            return colour(outputs, labels[i][c] if labels else 0, shades[i][c])
 
         rows.append(
             [
@@ -108,13 +108,13 @@ def with_samples(cells: list[list[Cell]], b: Boundary) -> list[list[Cell]]:
         if 0 <= p.row < len(cells) and 0 <= p.column < len(cells[p.row]):
             under = cells[p.row][p.column][1]
             style = SAMPLE if under is None else SAMPLE + Style(bgcolor=under.bgcolor)
-            cells[p.row][p.column] = (glyph(b.classes, p.label), style)
+            cells[p.row][p.column] = (glyph(b.outputs, p.label), style)
     return cells
 
 
 def boundary_lines(b: Boundary, plain: bool) -> list[Text]:
     """The output map with the samples on top."""
-    return to_lines(with_samples(map_cells(b.shades, b.halves, plain, b.labels, b.classes), b))
+    return to_lines(with_samples(map_cells(b.shades, b.halves, plain, b.labels, b.outputs), b))
 
 
 def with_axes(b: Boundary, cells: list[Text]) -> Text:
