@@ -197,3 +197,12 @@ async def test_h_shows_each_hidden_neuron_and_follows_training() -> None:
         assert after != body
         step = app.snapshot.step
         assert f"step {step}" in str(app.screen.query_one("#maps-why").render())
+
+
+async def test_the_palette_opens_the_neuron_maps() -> None:
+    app = BackpropApp(load_builtin("xor"))
+    async with app.run_test(size=SIZE) as pilot:
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        await commands["Hidden neuron maps"].callback()
+        await pilot.pause()
+        assert isinstance(app.screen, NeuronMapsScreen)
