@@ -2,8 +2,8 @@
 
 The plane's axes are ours (core.teaching.axes): column c holds x1 = x.centre(c), character row r
 (from the bottom) holds x2 around y.centre(r), split into `halves` values a row (two for half-block
-cells, the upper first). Every value is the network's own forward pass (core.model.network.evaluate)
-at that point, so the map shows what the network panel would show for that input.
+cells, the upper first). Every value is the network's own forward pass at that point
+(core.model.network.forward, the one evaluate runs), as the network panel would show it.
 
 Shades, a number in [0, 1] per point: for one output, ŷ scaled so the smallest target is 0 and the
 largest 1, clipped (with targets 0 and 1 that is ŷ itself); the class is shade ≥ 0.5. For several
@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.model.network import Architecture, Sample, evaluate
+from core.model.network import Architecture, Sample, forward
 from core.model.scenario import Scenario
 from core.teaching.axes import Axis, linear_axis, spread_axis
 
@@ -138,12 +138,10 @@ def boundary(
     """The output (and each hidden neuron) at every point of the plane the axes cover."""
     net, samples = scenario.architecture, scenario.samples
     xs, ys = value_positions(x, y, halves)
-    blank = (0.0,) * net.sizes[-1]
-    points = [Sample((x1, x2), blank) for x2 in ys for x1 in xs]
-    traces = evaluate(net, scenario.loss, params, points).samples
+    layers = forward(net, params, [(x1, x2) for x2 in ys for x1 in xs])
     low, high = target_range(samples)
-    outputs = [t.a[-1] for t in traces]
-    if len(blank) == 1:
+    outputs = [a[-1] for a in layers]
+    if net.sizes[-1] == 1:
         flat = [scale(o[0], low, high) for o in outputs]
         labels = [int(s >= 0.5) for s in flat]
     else:
@@ -156,9 +154,9 @@ def boundary(
         halves,
         _rows(flat, width),
         tuple(tuple(labels[i : i + width]) for i in range(0, len(labels), width)),
-        len(blank),
+        net.sizes[-1],
         _points(samples, x, y, low, high),
-        _neurons(net, [t.a for t in traces], width),
+        _neurons(net, layers, width),
     )
 
 

@@ -7,6 +7,8 @@ are drawn on top as class glyphs (o / x, or digits), told apart without colour.
 
 from __future__ import annotations
 
+import functools
+
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
@@ -48,7 +50,16 @@ def _blend(colour: tuple[int, int, int], strength: float) -> Color:
 def colour(outputs: int, label: int, shade: float) -> Color:
     """A cell's colour: for one output the shade from blue (0) through grey to orange (1), in
     LEVELS steps; for several, the class's colour as strong as its shade."""
-    step = level(shade)
+    return _colour(outputs, label, level(shade))
+
+
+@functools.cache
+def _half(up: Color, down: Color) -> Style:
+    return Style(color=up, bgcolor=down)
+
+
+@functools.cache
+def _colour(outputs: int, label: int, step: int) -> Color:
     if outputs == 1:
         half = LEVELS / 2
         strength = (abs(step - (half - 0.5)) + 0.5) / half
@@ -83,12 +94,7 @@ def map_cells(
         def paint(i: int, c: int) -> Color:
             return colour(outputs, labels[i][c] if labels else 0, shades[i][c])
 
-        rows.append(
-            [
-                (HALF, Style(color=paint(top, c), bgcolor=paint(bottom, c)))
-                for c in range(len(shades[r]))
-            ]
-        )
+        rows.append([(HALF, _half(paint(top, c), paint(bottom, c))) for c in range(len(shades[r]))])
     return rows
 
 
