@@ -90,3 +90,26 @@ def test_english_quiz_feedback(snap_compare, size) -> None:
         await pilot.press("enter")
 
     assert snap_compare(app, run_before=answer, terminal_size=size)
+
+
+async def _boundary_after_fast_forward(pilot) -> None:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await pilot.press("f")
+    for _ in range(400):
+        await pilot.pause(0.05)
+        if app.fast_forward is None and app.session.status().done:
+            break
+    app.clear_notifications()  # the toast's timing is not the picture's subject
+    await pilot.press("l", "l")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_xor_boundary_after_fast_forward(snap_compare, size) -> None:
+    app = BackpropApp(load_builtin("xor"))
+    assert snap_compare(app, run_before=_boundary_after_fast_forward, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [pytest.param((80, 24), id="80x24")])
+def test_xor_boundary_ascii(snap_compare, size) -> None:
+    app = BackpropApp(load_builtin("xor"), ascii_only=True)
+    assert snap_compare(app, run_before=_boundary_after_fast_forward, terminal_size=size)
