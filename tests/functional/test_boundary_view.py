@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
-from core.files.loader import load_builtin
+from core.files.loader import load_builtin, load_file
 from core.teaching import boundary as plane
 from tests.functional.plot_audit import axis_problems, inside, parse_number
 from tui.app import BackpropApp
@@ -206,3 +207,23 @@ async def test_the_palette_opens_the_neuron_maps() -> None:
         await commands["Hidden neuron maps"].callback()
         await pilot.pause()
         assert isinstance(app.screen, NeuronMapsScreen)
+
+
+async def test_a_class_per_output_is_drawn_with_digits(tmp_path: Path) -> None:
+    from tests.unit.test_boundary import SOFTMAX
+
+    path = tmp_path / "three.toml"
+    path.write_text(SOFTMAX)
+    for ascii_only in (False, True):
+        app = BackpropApp(load_file(path), ascii_only=ascii_only)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("l", "l")
+            await pilot.pause()
+            assert str(panel(app).border_title) == "Decision boundary"
+            assert str(panel(app).border_subtitle).startswith("1 to 3")
+            lines = inside(app, panel(app))
+            assert axis_problems(lines, "Decision boundary") == []
+            _col, rows, columns = read_plane(lines)
+            # Samples (1, 0) → class 1, (0, 1) → class 2, (−1, −1) → class 3.
+            for (x1, x2), digit in {(1.0, 0.0): "1", (0.0, 1.0): "2", (-1.0, -1.0): "3"}.items():
+                assert lines[rows[x2]][columns[x1]] == digit, (x1, x2, lines)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from core.files.loader import load_builtin
+from core.files.loader import load_builtin, load_file
 from core.model.network import Sample
 from core.teaching import boundary as plane
 
@@ -143,3 +144,49 @@ def test_only_two_inputs_have_a_plane() -> None:
     assert plane.applies(load_builtin("textbook-2-2-2").architecture)
     assert not plane.applies(load_builtin("single-weight").architecture)
     assert not plane.applies(load_builtin("deep-sigmoid").architecture)
+
+
+SOFTMAX = """
+name = "Three classes"
+learning_rate = 0.5
+loss = "cross_entropy"
+
+[network]
+layers = [2, 3]
+activations = ["softmax"]
+weights = [[[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]]
+biases = [[0.0, 0.2, 0.1]]
+
+[[samples]]
+x = [1.0, 0.0]
+y = [1.0, 0.0, 0.0]
+
+[[samples]]
+x = [0.0, 1.0]
+y = [0.0, 1.0, 0.0]
+
+[[samples]]
+x = [-1.0, -1.0]
+y = [0.0, 0.0, 1.0]
+"""
+
+
+def test_softmax_gives_the_most_probable_class_and_its_probability(tmp_path: Path) -> None:
+    path = tmp_path / "three.toml"
+    path.write_text(SOFTMAX)
+    sc = load_file(path)
+    x, y = plane.plane_axes(sc.samples, 24, 8)
+    b = plane.boundary(sc, sc.initial_params, x, y, 2)
+    assert b.outputs == 3
+    xs, ys = plane.value_positions(x, y, 2)
+    for i, x2 in enumerate(ys):
+        for c, x1 in enumerate(xs):
+            z = (x1, x2 + 0.2, -x1 - x2 + 0.1)  # the weights and biases above, by hand
+            top = max(z)
+            e = [math.exp(v - top) for v in z]
+            p = [v / sum(e) for v in e]
+            k = p.index(max(p))
+            assert b.labels[i][c] == k
+            assert b.shades[i][c] == pytest.approx(p[k], abs=1e-12)  # targets 0/1: p itself
+    # Each sample is drawn as its own class (the index of its target's 1).
+    assert sorted(p.label for p in b.points) == [0, 1, 2]

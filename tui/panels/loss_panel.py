@@ -113,7 +113,7 @@ class LossPanel(PlotextPlot):
         outputs = sc.architecture.sizes[-1]
         if outputs > 1:
             legend = [
-                _("{first}…{last}: class (largest y)").format(
+                _("{first} to {last}: class (largest y)").format(
                     first=glyph(outputs, 0), last=glyph(outputs, outputs - 1)
                 ),
                 "",
