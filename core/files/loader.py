@@ -42,6 +42,8 @@ BUILTINS = (
     "textbook-2-2-2",
     "xor",
     "deep-sigmoid",
+    "iris",
+    "circle",
 )
 DEFAULT = "single-weight"
 MAX_FILE_BYTES = 256 * 1024

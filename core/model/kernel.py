@@ -223,11 +223,11 @@ def delta_columns(net: Architecture) -> tuple[int, ...]:
 
 
 def trainer_for(net: Architecture, loss: Loss, n_samples: int) -> Trainer | None:
-    """The compiled trainer for this shape (shared between sessions), or None if too big or
-    not elementwise (softmax: the generic path of `evaluate` takes it)."""
+    """The compiled trainer for this shape (shared between sessions), or None if too big (or
+    with a whole-layer activation or loss from z the kernel does not know)."""
     if len(net.params) > MAX_PARAMS or n_samples < 1:
         return None
-    if any(act.layer_fn is not None for act in net.activations) or loss.fn_z is not None:
+    if not _Writer.supported(net, loss):
         return None
     return _trainer(net, loss, n_samples)
 
@@ -318,10 +318,28 @@ class _Writer:
         known = _loss.LOSSES.get(loss.name)
         return loss.code if known is not None and known == loss else None
 
+    @staticmethod
+    def supported(net: Architecture, loss: Loss) -> bool:
+        """Whole-layer activations and losses from z: only softmax and its cross-entropy."""
+        layers = [act.layer_fn for act in net.activations if act.layer_fn is not None]
+        return all(f is _act.softmax for f in layers) and loss.fn_z in (None, _loss.cross_entropy_z)
+
+    def _softmax(self, layer: int) -> list[str]:
+        """activations.softmax, written out: the max, the shifted exps, their sum, the shares
+        (the max and the sum, T and S, also give log_sum_exp for cross-entropy)."""
+        zs = [f"z{layer}_{j}" for j in range(self.net.sizes[layer])]
+        lines = [f"T{layer} = {zs[0]}" if len(zs) == 1 else f"T{layer} = _max({', '.join(zs)})"]
+        lines += [f"e{layer}_{j} = exp({z} - T{layer})" for j, z in enumerate(zs)]
+        lines.append(f"S{layer} = {_sum([f'e{layer}_{j}' for j in range(len(zs))])}")
+        lines += [f"a{layer}_{j} = e{layer}_{j} / S{layer}" for j in range(len(zs))]
+        return lines
+
     def _a(self, layer: int, j: int, x: Sequence[str]) -> str:
         if layer == 0:
             return x[j]
         act = self.net.activations[layer - 1]
+        if act.layer_fn is not None:
+            return f"a{layer}_{j}"
         if self._builtin_activation(act) and not act.code:
             return f"z{layer}_{j}"
         return f"a{layer}_{j}"
@@ -339,13 +357,24 @@ class _Writer:
                 ]
                 bias = f"p{net.bias_index(layer, j)}" if net.bias else "0.0"
                 out.append(f"{ind}z{layer}_{j} = {_sum(terms)} + {bias}")
-                fn = self._activation(layer, f"z{layer}_{j}", f"a{layer}_{j}")
-                out.extend(ind + line for line in fn)
+                if net.activations[layer - 1].layer_fn is None:
+                    fn = self._activation(layer, f"z{layer}_{j}", f"a{layer}_{j}")
+                    out.extend(ind + line for line in fn)
+            if net.activations[layer - 1].layer_fn is not None:
+                out.extend(ind + line for line in self._softmax(layer))
         m = sizes[-1]
         outs = [self._a(depth, k, x) for k in range(m)]
         code = self._builtin_loss()
         # The loss of the sample, and ∂L/∂ŷ for each output (u{depth}_k).
-        if code is not None:
+        if self.loss.fn_z is _loss.cross_entropy_z:
+            # losses.cross_entropy_z: Σ yₖ·(lse − zₖ), lse = T + log S as log_sum_exp has it;
+            # its slope (in z, softmax's included) ŷₖ − yₖ.
+            out.append(f"{ind}lse = T{depth} + log(S{depth})")
+            terms = [f"{t} * (lse - z{depth}_{k})" for k, t in enumerate(y)]
+            out.append(f"{ind}{loss_name} = {_sum(terms)}")
+            for k, (o, t) in enumerate(zip(outs, y)):
+                out.append(f"{ind}u{depth}_{k} = {o} - {t}")
+        elif code is not None:
             for k, (o, t) in enumerate(zip(outs, y)):
                 out.extend(f"{ind}{line.format(p=o, t=t, k=k, m=m)}" for line in code.prepare)
             terms = [code.term.format(p=o, t=t, k=k, m=m) for k, (o, t) in enumerate(zip(outs, y))]
