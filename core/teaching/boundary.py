@@ -91,9 +91,10 @@ def tile_axes(samples: Sequence[Sample], columns: int, rows: int) -> tuple[Axis,
     return spread_axis(x_low, x_high, columns), spread_axis(y_low, y_high, rows)
 
 
-def fits(scenario: Scenario, x: Axis, y: Axis, halves: int) -> bool:
-    """Whether a map of this size is within WORK for the network."""
-    return x.cells * y.cells * halves * len(scenario.initial_params) <= WORK
+def halves_within(scenario: Scenario, x: Axis, y: Axis, wanted: int) -> int | None:
+    """The most values a row (up to `wanted`) whose map stays within WORK; None if none does."""
+    per_half = x.cells * y.cells * len(scenario.initial_params)
+    return next((h for h in range(wanted, 0, -1) if h * per_half <= WORK), None)
 
 
 def value_positions(x: Axis, y: Axis, halves: int) -> tuple[list[float], list[float]]:

@@ -227,3 +227,19 @@ async def test_a_class_per_output_is_drawn_with_digits(tmp_path: Path) -> None:
             # Samples (1, 0) → class 1, (0, 1) → class 2, (−1, −1) → class 3.
             for (x1, x2), digit in {(1.0, 0.0): "1", (0.0, 1.0): "2", (-1.0, -1.0): "3"}.items():
                 assert lines[rows[x2]][columns[x1]] == digit, (x1, x2, lines)
+
+
+async def test_a_network_too_big_to_map_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text(
+        'loss = "mse"\nlearning_rate = 0.1\n[network]\nlayers = [2, 60, 60, 1]\n'
+        'activations = ["tanh", "tanh", "identity"]\nseed = 1\n'
+        "[[samples]]\nx = [0.0, 1.0]\ny = [1.0]\n[[samples]]\nx = [1.0, 0.0]\ny = [0.0]\n"
+    )
+    app = BackpropApp(load_file(path))
+    async with app.run_test(size=(120, 40)) as pilot:  # 3,901 parameters × a large plane
+        await pilot.press("l", "l")
+        await pilot.pause()
+        assert app.view == "boundary"
+        text = " ".join(line.strip() for line in inside(app, panel(app)))
+        assert "Too many parameters to map the plane at this size." in text, text

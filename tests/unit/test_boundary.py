@@ -190,3 +190,14 @@ def test_softmax_gives_the_most_probable_class_and_its_probability(tmp_path: Pat
             assert b.shades[i][c] == pytest.approx(p[k], abs=1e-12)  # targets 0/1: p itself
     # Each sample is drawn as its own class (the index of its target's 1).
     assert sorted(p.label for p in b.points) == [0, 1, 2]
+
+
+def test_a_big_network_gets_a_coarser_map_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = load_builtin("xor")  # 9 parameters
+    x, y = plane.plane_axes(sc.samples, 30, 6)
+    one_half = x.cells * y.cells * 9  # parameter-points of a map with one value a row
+    assert plane.halves_within(sc, x, y, 2) == 2
+    monkeypatch.setattr(plane, "WORK", 2 * one_half - 1)
+    assert plane.halves_within(sc, x, y, 2) == 1
+    monkeypatch.setattr(plane, "WORK", one_half - 1)
+    assert plane.halves_within(sc, x, y, 2) is None

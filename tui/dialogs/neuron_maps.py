@@ -78,7 +78,12 @@ class NeuronMapsScreen(Dialog[None]):
             return  # the parameters did not change: the maps would be the same
         self._key = key
         x, y = plane.tile_axes(snap.scenario.samples, *TILE)
-        b = plane.boundary(snap.scenario, snap.params, x, y, 1 if plain else 2)
+        halves = plane.halves_within(snap.scenario, x, y, 1 if plain else 2)
+        if halves is None:
+            text = _("Too many parameters to map the plane at this size.")
+            self.query_one("#maps-why", Static).update(self.t(text))
+            return
+        b = plane.boundary(snap.scenario, snap.params, x, y, halves)
         tiles = [
             (self.t(_("output {name}").format(name=_output_name(snap))), boundary_lines(b, plain))
         ]

@@ -104,8 +104,13 @@ class LossPanel(PlotextPlot):
         key = (snap.scenario, snap.params, self.size, plain)
         if key != self._map_key or self._map is None:
             x, y = plane.plane_axes(snap.scenario.samples, self.size.width, self._rows())
-            b = plane.boundary(snap.scenario, snap.params, x, y, 1 if plain else 2)
-            self._map_key, self._map = key, with_axes(b, boundary_lines(b, plain))
+            halves = plane.halves_within(snap.scenario, x, y, 1 if plain else 2)
+            if halves is None:
+                text = _("Too many parameters to map the plane at this size.")
+                self._map_key, self._map = key, Text(to_ascii(text) if self.ascii_only else text)
+            else:
+                b = plane.boundary(snap.scenario, snap.params, x, y, halves)
+                self._map_key, self._map = key, with_axes(b, boundary_lines(b, plain))
         return self._map
 
     def _boundary_titles(self, snap: Snapshot) -> tuple[list[str], list[str]]:
