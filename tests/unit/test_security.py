@@ -273,7 +273,7 @@ def test_no_code_execution_network_or_writes_outside_the_places_that_need_them()
 
 KERNEL_CALLS = re.compile(
     r"^(exp|log|tanh|_sum|_abs|_max|_repr|range|len|put_params|put_loss|put_rate|"
-    r"_f\d+|_fp\d+|_loss_fn|_loss_slope)$"
+    r"_f\d+|_fp\d+|_loss_fn|_loss_slope|_correct)$"
 )
 
 
@@ -292,6 +292,11 @@ def kernel_sources() -> list[str]:
     ]:
         net = Architecture((3, 4, 2, 1), tuple(ACTIVATIONS[a] for a in acts), True, False)
         sources.append(_Writer(net, LOSSES[loss], n, True, True).source()[0])
+    # Softmax with cross-entropy, in rows that end with the accuracy (its test is called).
+    net = Architecture((2, 3, 3), (ACTIVATIONS["tanh"], ACTIVATIONS["softmax"]))
+    for n in (3, 20):
+        writer = _Writer(net, LOSSES["cross_entropy"], n, True, False, "rows", accuracy=True)
+        sources.append(writer.source()[0])
     return sources
 
 
