@@ -27,7 +27,7 @@ MARGIN = 0.15  # share of the samples' span the plane reaches beyond them on eac
 LEVELS = 10  # shades are drawn in this many steps (the ASCII ramp has one character each)
 RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "softmax": (0.0, 1.0)}
 # Evaluations cost parameters each; a map gets at most this many parameter-points in all, so a
-# big network draws a coarser map rather than stalling the app (see `fits`).
+# big network draws a coarser map rather than stalling the app (see `halves_within`).
 WORK = 2**19
 
 Map = tuple[tuple[float, ...], ...]  # [value row from the top][column]
