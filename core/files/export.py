@@ -377,12 +377,16 @@ def status_line(status: Status, step: int) -> str:
     return _("after {step} steps: still training").format(step=step)
 
 
+CHAIN_SAMPLES = 4  # samples whose chain rule is written out; the mean is over all of them
+CHAIN_BUDGET = 1100  # chain rules a report with max_steps writes out at most (1-4-4-4-1: 1,060)
+
+
 def chain_lines(snap: Snapshot, index: int, width: int | None = None) -> list[str]:
     """One parameter's chain rule at a step's UPDATE snapshot: each sample, the mean, the update;
     lines broken as the chain rule panel breaks them to fit `width`, then at spaces if need be."""
     n = len(snap.scenario.samples)
     out: list[str] = []
-    for sample in range(n):
+    for sample in range(min(n, CHAIN_SAMPLES)):
         ex = explain(snap, index, sample, digits=TABLE_DIGITS)
         sections: tuple[str, ...] = ("forward", "loss", "chain", "paths")
         if n > 1:
@@ -390,6 +394,9 @@ def chain_lines(snap: Snapshot, index: int, width: int | None = None) -> list[st
         else:
             sections += ("update",)
         out += plain(render(ex, width, sections, TABLE_DIGITS))
+    if n > CHAIN_SAMPLES:
+        # A data set's chain rules would run to thousands of lines: the mean sums them all.
+        out.append(f"samples {CHAIN_SAMPLES + 1} to {n}: the same chain with their own numbers")
     if n > 1:
         ex = explain(snap, index, 0, digits=TABLE_DIGITS)
         out += plain(render(ex, width, ("mean", "update"), TABLE_DIGITS))
@@ -552,6 +559,11 @@ def to_markdown(
     if score is not None:
         lines += [*_quiz_lines(score, width), ""]
     steps = snap.step if max_steps is None else min(snap.step, max_steps)
+    if max_steps is not None:
+        # A big network on a data set: fewer steps, so that saving stays quick.
+        n = len(sc.samples)
+        per_step = max(1, len(trained) * (min(n, CHAIN_SAMPLES) + (n > 1)))
+        steps = min(steps, max(1, CHAIN_BUDGET // per_step))
     if steps:
         lines += ["## Chain rule", ""]
         if steps < snap.step:

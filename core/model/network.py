@@ -274,29 +274,14 @@ def classification_accuracy(loss: Loss, ev: Evaluation, samples: Sequence[Sample
     return accuracy(loss, [t.a[-1] for t in ev.samples], [s.y for s in samples])
 
 
-def outputs(net: Architecture, params: Sequence[float], x: Sequence[float]) -> list[float]:
-    """The forward pass alone: the network's outputs for one input."""
-    prev: Sequence[float] = x
-    for layer in range(1, net.depth + 1):
-        act = net.activations[layer - 1]
-        n_in, w0 = net.sizes[layer - 1], net.weight_offsets[layer]
-        b0 = net.bias_offsets[layer]
-        zl = [
-            sum(map(mul, params[w0 + j * n_in : w0 + (j + 1) * n_in], prev))
-            + (params[b0 + j] if net.bias else 0.0)
-            for j in range(net.sizes[layer])
-        ]
-        prev = act.layer_fn(zl) if act.layer_fn is not None else [act.fn(v) for v in zl]
-    return list(prev)
-
-
 def params_accuracy(
     net: Architecture, loss: Loss, params: Sequence[float], samples: Sequence[Sample]
 ) -> float | None:
-    """Accuracy at `params` by a forward pass only (for traces that keep no evaluation)."""
+    """Accuracy at `params` by the forward pass alone (no evaluation kept)."""
     if loss.correct is None:
         return None
-    return accuracy(loss, [outputs(net, params, s.x) for s in samples], [s.y for s in samples])
+    outs = [a[-1] for a in forward(net, params, [s.x for s in samples])]
+    return accuracy(loss, outs, [s.y for s in samples])
 
 
 # The update, as the training kernel writes it for each trained parameter: the very
