@@ -14,6 +14,7 @@ the map's own smallest..largest value).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -76,7 +77,10 @@ def input_ranges(samples: Sequence[Sample]) -> tuple[tuple[float, float], tuple[
     return ranges[0], ranges[1]
 
 
-def plane_axes(samples: Sequence[Sample], width: int, rows: int) -> tuple[Axis, Axis]:
+# The axes change with the data set and the panel's size only; making them costs more than the
+# map itself (spread_axis tries every 1-2-5 spacing from a small one up), so they are kept.
+@functools.lru_cache(maxsize=8)
+def plane_axes(samples: tuple[Sample, ...], width: int, rows: int) -> tuple[Axis, Axis]:
     """x2 on `rows` character rows (1-2-5 steps), x1 on the columns its labels leave of `width`."""
     (x_low, x_high), (y_low, y_high) = input_ranges(samples)
     y = linear_axis(y_low, y_high, rows)
@@ -85,7 +89,8 @@ def plane_axes(samples: Sequence[Sample], width: int, rows: int) -> tuple[Axis, 
     return x, y
 
 
-def tile_axes(samples: Sequence[Sample], columns: int, rows: int) -> tuple[Axis, Axis]:
+@functools.lru_cache(maxsize=8)
+def tile_axes(samples: tuple[Sample, ...], columns: int, rows: int) -> tuple[Axis, Axis]:
     """The same plane on exactly `columns` × `rows` cells, for small unlabelled maps."""
     (x_low, x_high), (y_low, y_high) = input_ranges(samples)
     return spread_axis(x_low, x_high, columns), spread_axis(y_low, y_high, rows)

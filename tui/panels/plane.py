@@ -8,6 +8,7 @@ are drawn on top as class glyphs (o / x, or digits), told apart without colour.
 from __future__ import annotations
 
 import functools
+import itertools
 
 from rich.color import Color
 from rich.style import Style
@@ -99,11 +100,12 @@ def map_cells(
 
 
 def to_lines(cells: list[list[Cell]]) -> list[Text]:
+    """One Text a row, a span per run of equal styles (fewer spans: less work to draw)."""
     lines = []
     for row in cells:
         line = Text(no_wrap=True, end="")
-        for ch, style in row:
-            line.append(ch, style)
+        for style, run in itertools.groupby(row, key=lambda cell: cell[1]):
+            line.append("".join(ch for ch, _style in run), style)
         lines.append(line)
     return lines
 
