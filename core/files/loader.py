@@ -204,7 +204,44 @@ def parse(
             "a [network] table and at least one [[samples]] table"
         )
     scenario = _Reader(where, base).scenario(data, default_name or where)
+    table = data.get("data")
+    if isinstance(table, dict) and "file" in table:
+        # The text a session is saved with must stand alone: the file may be gone or elsewhere
+        # when the session is resumed, so its samples are written into the text.
+        text = self_contained(data, scenario)
     return dataclasses.replace(scenario, text=text)
+
+
+def self_contained(data: dict[str, Any], scenario: Scenario) -> str:
+    """The scenario's TOML with [[samples]] in place of its [data] table (and the description
+    it was given), every table inline."""
+    doc = {k: v for k, v in data.items() if k != "data"}
+    doc["description"] = scenario.description
+    doc["samples"] = [{"x": list(s.x), "y": list(s.y)} for s in scenario.samples]
+    return "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in doc.items())
+
+
+def _toml_key(key: str) -> str:
+    return key if _PLAIN_KEY.fullmatch(key) else _toml_value(key)
+
+
+def _toml_value(value: object) -> str:
+    """TOML for what tomllib read from a scenario: booleans, numbers, text, lists, tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)  # inf, -inf, nan
+    if isinstance(value, str):
+        # JSON's escapes are TOML's; DEL is the one control character JSON leaves as it is.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    raise ScenarioError(f"cannot write {_kind(value)} back as TOML")
 
 
 def _hint(word: str, choices: Sequence[str]) -> str:
@@ -376,7 +413,8 @@ class _Reader:
                     "data", "give either a [data] table or [[samples]] tables, not both"
                 )
             samples, classes, note = self.data(self.table(data["data"], "data"), arch, loss_name)
-            description = f"{description} {note}".strip()
+            stop = "" if not description or description.endswith((".", "!", "?", "。")) else "."
+            description = f"{description}{stop} {note}".strip()
         else:
             samples = self.samples(data.get("samples"), arch, loss_name)
         stop = self.table(data.get("stop", {}), "stop")
@@ -807,25 +845,20 @@ def data_scenario(path: str | os.PathLike[str]) -> Scenario:
 
     loss = "mse" if numeric else "cross_entropy"
     lines = [
-        f"name = {_toml_string(file.stem)}",
-        f"description = {_toml_string(note(str))}",
+        f"name = {_toml_value(file.stem)}",
+        f"description = {_toml_value(note(str))}",
         f"learning_rate = {0.05 if numeric else 0.3}",
         f'loss = "{loss}"',
         "[network]",
         f"layers = {sizes}",
         f'activations = ["tanh", "{"identity" if numeric else "softmax"}"]',
         "[data]",
-        f"file = {_toml_string(str(file.resolve()))}",
-        f"inputs = [{', '.join(_toml_string(c) for c in inputs)}]",
+        f"file = {_toml_value(str(file.resolve()))}",
+        f"inputs = [{', '.join(_toml_value(c) for c in inputs)}]",
         f"{'targets' if numeric else 'label'} = "
-        + (f"[{_toml_string(last)}]" if numeric else _toml_string(last)),
+        + (f"[{_toml_value(last)}]" if numeric else _toml_value(last)),
         "normalize = true",
     ]
     for lang in sorted({"en", language()}):
-        lines += [f"[lessons.{lang}]", f"ready = {_toml_string(note(str if lang == 'en' else _))}"]
+        lines += [f"[lessons.{lang}]", f"ready = {_toml_value(note(str if lang == 'en' else _))}"]
     return parse("\n".join(lines) + "\n", where, default_name=file.stem)
-
-
-def _toml_string(text: str) -> str:
-    """A TOML basic string: JSON's escapes are TOML's."""
-    return json.dumps(text)

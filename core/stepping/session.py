@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 
-from core.model.kernel import CHECK, Limits, trainer_for
+from core.model.kernel import CHECK, UNSUPPORTED, Limits, trainer_for
 from core.model.network import Evaluation, apply_update, classification_accuracy, evaluate
 from core.model.scenario import Scenario
 from core.stepping.history import History, HistoryView, checkpoint_interval
@@ -153,7 +153,22 @@ class Session:
 
     def _replay(self, params: tuple[float, ...], lr: float) -> tuple[float, ...]:
         """One update, exactly as the session made it (the history recomputes steps with it)."""
-        return apply_update(params, self._evaluate(params).grads, lr, self._trainable)
+        return apply_update(params, self._gradients(params), lr, self._trainable)
+
+    def _gradients(self, params: tuple[float, ...]) -> tuple[float, ...]:
+        """∂J/∂θ at `params`, by the compiled kernel where it runs (bit for bit evaluate's, and
+        on a data set of 150 samples fifty times faster: undo replays up to hundreds of steps)."""
+        trainer, data = self._trainer, self._packed
+        if trainer is not None and data is not None:
+            rows: list[tuple[float, ...]] = []
+            # One step at rate 0 leaves every value as it is (p − 0.0·0.0 is p) and hands out
+            # the gradients there.
+            zeros = (0.0,) * len(params)
+            result = trainer.trace(params, zeros, 0.0, 1, data, rows.append, None)
+            if result.reason != UNSUPPORTED and rows:
+                n = len(params)
+                return tuple(rows[0][2 + n : 2 + 2 * n])
+        return self._evaluate(params).grads
 
     def _interval(self) -> int:
         return checkpoint_interval(len(self.scenario.initial_params), len(self.scenario.samples))

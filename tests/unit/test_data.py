@@ -275,3 +275,22 @@ def test_bad_data_from_the_command_line_is_one_line_and_exit_2(tmp_path: Path) -
         )
         assert run.returncode == 2, run.stderr
         assert run.stderr.count("\n") == 1 and fragment in run.stderr, run.stderr
+
+
+def test_a_saved_session_of_a_data_file_resumes_without_the_file(tmp_path: Path) -> None:
+    from core.files import persist
+    from core.stepping.session import Session
+
+    path = write(tmp_path, 'file = "points.csv"\ninputs = ["a", "b"]\nlabel = "kind"\n')
+    session = Session(load_file(path))
+    session.step()
+    text = persist.dumps(session.snapshot)
+    (tmp_path / "points.csv").unlink()  # gone, or the session resumed elsewhere
+    resumed, _ui = persist.loads(text)
+    assert resumed.scenario.samples == session.scenario.samples
+    assert resumed.scenario.description == session.scenario.description
+    assert resumed.snapshot.params == session.snapshot.params
+    builtin = Session(load_builtin("iris"))
+    again, _ui = persist.loads(persist.dumps(builtin.snapshot))
+    assert again.scenario.samples == builtin.scenario.samples
+    assert again.scenario.lessons == builtin.scenario.lessons

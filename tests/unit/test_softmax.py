@@ -281,3 +281,19 @@ y = [1.0]
 """
     with pytest.raises(ScenarioError, match=r"network\.layers: softmax needs at least 2 outputs"):
         load_file(scenario_file(tmp_path, text))
+
+
+def test_the_replays_gradients_are_evaluates_bit_for_bit() -> None:
+    # Undo replays steps with the kernel's gradients (Session._gradients): they must be the
+    # generic path's, every bit, on every built-in and at values far from the start.
+    from core.files.loader import BUILTINS, load_builtin
+
+    for name in BUILTINS:
+        sc = load_builtin(name)
+        session = Session(sc)
+        rng = random.Random(name)
+        for _ in range(3):
+            params = tuple(p + rng.uniform(-1, 1) for p in sc.initial_params)
+            want = evaluate(sc.architecture, sc.loss, params, sc.samples).grads
+            got = session._gradients(params)
+            assert [g.hex() for g in got] == [g.hex() for g in want], name
