@@ -819,16 +819,15 @@ def data_scenario(path: str | os.PathLike[str]) -> Scenario:
     sizes = [n_in, hidden, n_out]
     names = ", ".join(inputs)
     shape = "-".join(map(str, sizes))
-    first = N_("{file}: {n} rows; inputs {inputs}, standardised to mean 0, sd 1.")
+    # Most important first: a short terminal shows the lesson's first lines only.
+    first = N_("Chosen for {file}: a {shape} network, one tanh hidden layer of {hidden}.")
     if numeric:
-        second = N_("Target column {target}: one linear output, mean squared error.")
-        third = N_("Network {shape}: one tanh hidden layer of {hidden}, seeded at random.")
+        second = N_("Output: {target}, one linear neuron, mean squared error.")
     else:
         second = N_(
-            "Label column {target}: {k} classes ({classes}), one softmax output each, "
-            "cross-entropy loss."
+            "Output: softmax over the {k} classes of {target} ({classes}), cross-entropy loss."
         )
-        third = N_("Network {shape}: one tanh hidden layer of {hidden}, seeded at random.")
+    third = N_("Inputs: {inputs}, standardised to mean 0, sd 1 ({n} rows).")
     values = {
         "file": file.name,
         "n": len(table.rows),

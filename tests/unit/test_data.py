@@ -224,8 +224,8 @@ def test_data_chooses_a_classifier_for_a_label_column() -> None:
     assert [a.name for a in sc.architecture.activations] == ["tanh", "softmax"]
     assert sc.loss.name == "cross_entropy"
     note = sc.lessons["en"].note(0, "ready")
-    assert "Label column species: 3 classes (setosa, versicolor, virginica)" in note
-    assert "Network 4-4-3" in note
+    assert "softmax over the 3 classes of species (setosa, versicolor, virginica)" in note
+    assert note.startswith("Chosen for iris.csv: a 4-4-3 network")
 
 
 def test_data_chooses_a_regression_for_a_numeric_last_column(tmp_path: Path) -> None:
@@ -233,7 +233,7 @@ def test_data_chooses_a_regression_for_a_numeric_last_column(tmp_path: Path) -> 
     path.write_text("x,name,y\n1,a,2\n2,b,4\n3,c,6\n", "utf-8")
     sc = data_scenario(path)
     assert sc.architecture.sizes == (1, 3, 1) and sc.loss.name == "mse"
-    assert "inputs x," in sc.lessons["en"].note(0, "ready")  # the text column is left out
+    assert "Inputs: x, standardised" in sc.lessons["en"].note(0, "ready")  # not the text column
 
 
 def test_data_from_the_command_line_writes_json_with_accuracy() -> None:
