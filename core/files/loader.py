@@ -413,8 +413,8 @@ class _Reader:
                     "data", "give either a [data] table or [[samples]] tables, not both"
                 )
             samples, classes, note = self.data(self.table(data["data"], "data"), arch, loss_name)
-            stop = "" if not description or description.endswith((".", "!", "?", "。")) else "."
-            description = f"{description}{stop} {note}".strip()
+            ended = not description or description.endswith((".", "!", "?", "。"))
+            description = f"{description}{'' if ended else '.'} {note}".strip()
         else:
             samples = self.samples(data.get("samples"), arch, loss_name)
         stop = self.table(data.get("stop", {}), "stop")
