@@ -3,7 +3,8 @@
 `ACTIVATIONS` is the one table of them: for each, the function and its slope that
 `core.model.network.evaluate` calls, how the explanations write them, and the expressions the
 training kernel (`core.model.kernel`) writes out inline — the same operations in the same order, so
-both compute the same bits (tests/unit/test_kernel_tables.py checks it).
+both compute the same bits (tests/unit/test_kernel_tables.py checks it). Softmax is a function
+of the whole layer (`layer_fn`); the kernel writes it out beside cross-entropy, its one loss.
 """
 
 from __future__ import annotations

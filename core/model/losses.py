@@ -1,4 +1,5 @@
-"""Losses of one sample, each beside its slope ∂L/∂ŷ for one output.
+"""Losses of one sample, each beside its slope ∂L/∂ŷ for one output (cross-entropy's is taken
+in z through the softmax it goes with: ŷ − y), and for classifiers what counts as right.
 
 `LOSSES` is the one table of them: for each, the function and slope `core.model.network.evaluate`
 calls, how the explanations write them, and the code the training kernel (`core.model.kernel`)
