@@ -2,6 +2,7 @@
 
     python -m benchmarks.lab            # about 2 minutes
     python -m benchmarks.lab --quick    # about 1 minute, shorter windows, fewer repeats
+    python -m benchmarks.lab --view boundary   # items 2-3 with the decision boundary shown
 
 Runs `python -m tui` (no Pilot) at 80x24 with TERM=xterm-256color and prints, each beside a
 baseline measured in the same run:
@@ -95,6 +96,8 @@ class Minimal(App[None]):
 
 Minimal().run()
 """
+VIEWS = ("curve", "landscape", "boundary")  # the loss panel's views, in the order l cycles them
+START_VIEW = "curve"  # --view: set by main()
 SPEEDS_UP_TO = "10 steps/s"  # auto-run speed for the CPU measurement
 QUIET = 0.25  # seconds without output that end a key's redraw
 QUIET_START = 0.4  # …and the start-up
@@ -593,6 +596,10 @@ def measure_session(plan: Plan, scenario: str, say: Callable[[str], None]) -> St
         full = first_full(term)
         if full is None:
             raise HarnessError("no frame painted the whole screen")
+        for _ in range(VIEWS.index(START_VIEW)):
+            term.key("l")  # --view: the loss panel's view for the rest of the session
+        if START_VIEW == "boundary" and "Decision boundary" not in term.screen.text():
+            raise HarnessError("the loss panel does not show the decision boundary")
 
         say(f"  idle for {plan.idle:g} s")
         mark = term.mark()
@@ -934,7 +941,8 @@ def build_report(
     add(Row("  …peak RSS", mb(long.peak), mb(short.peak), f"{long.peak / short.peak:.2f}×", "", ""))
 
     report.notes += [
-        f"scenario {scenario} (stop tolerances 0); {SIZE[0]}x{SIZE[1]}, TERM={TERM}; "
+        f"scenario {scenario} (stop tolerances 0), loss panel view {START_VIEW}; "
+        f"{SIZE[0]}x{SIZE[1]}, TERM={TERM}; "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs; load average "
         f"{load[0]:.1f} before, {load[1]:.1f} after"
         + (
@@ -1010,7 +1018,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="xor",
         help="built-in name or .toml path; its stop rules are replaced (default: xor)",
     )
+    parser.add_argument(
+        "--view",
+        choices=VIEWS,
+        default="curve",
+        help="the loss panel's view while keys and auto-run are measured (boundary: two inputs)",
+    )
     args = parser.parse_args(argv)
+    global START_VIEW
+    START_VIEW = args.view
     plan = QUICK if args.quick else FULL
     if not sys.platform.startswith("linux"):
         print("benchmarks.lab reads /proc: it runs on Linux only", file=sys.stderr)

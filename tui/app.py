@@ -27,6 +27,7 @@ from core.files.loader import DEFAULT, load_builtin
 from core.model.scenario import Scenario
 from core.stepping.branches import CHANGES, MAX_RUNS, Runs, RunsView
 from core.stepping.session import Phase, Session, Snapshot, StatusKind, next_rate
+from core.teaching import boundary
 from core.teaching.quiz import Grade, Score, due, due_substep
 from core.text.format import fmt, to_ascii
 from core.text.i18n import N_, _
@@ -60,10 +61,12 @@ WHILE_BUSY = {
     "select",
     "sample",
     "toggle_view",
+    "neuron_maps",
     "toggle_lesson",
     "maximize",
     "command_palette",
 }
+VIEWS = ("curve", "landscape", "boundary")  # the loss panel's, in the order l cycles them
 MAX_PREVIOUS = 10  # sessions kept for undo after opening another scenario
 NEEDS_TRAINING = {"step", "auto", "fast_forward"}  # nothing to do once diverged
 STATE_NAMES = {
@@ -167,7 +170,7 @@ class BackpropApp(App[int]):
             self.set_reactive(BackpropApp.selected, selected)
         if isinstance(sample, int) and 0 <= sample < n_samples:
             self.set_reactive(BackpropApp.sample, sample)
-        if view in ("curve", "landscape"):
+        if view in VIEWS:
             self.set_reactive(BackpropApp.view, view)
         if ui.get("quiz") is True:
             self.set_reactive(BackpropApp.quiz, True)
@@ -407,6 +410,8 @@ class BackpropApp(App[int]):
             return None
         if action == "toggle_lesson" and not snap.scenario.lessons:
             return None
+        if action == "neuron_maps" and not boundary.applies(snap.scenario.architecture):
+            return None  # an input plane exists for two inputs only
         if action == "gradient_check" and not snap.shows_gradient(self.selected):
             return None  # ∂J/∂θ is on screen in the backward and update phases only
         return True
@@ -714,7 +719,16 @@ class BackpropApp(App[int]):
         self.sample = (self.sample + delta) % count
 
     def action_toggle_view(self) -> None:
-        self.view = "landscape" if self.view == "curve" else "curve"
+        """curve → landscape → decision boundary (two inputs only) → curve."""
+        views = VIEWS if boundary.applies(self.session.scenario.architecture) else VIEWS[:2]
+        shown = self.view if self.view in views else "curve"
+        self.view = views[(views.index(shown) + 1) % len(views)]
+
+    def action_neuron_maps(self) -> None:
+        """Each hidden neuron's output over the input plane, beside the network's, in a dialog."""
+        from tui.dialogs.neuron_maps import NeuronMapsScreen
+
+        self.push_screen(NeuronMapsScreen(self.snapshot or self.session.snapshot))
 
     def action_edit(self) -> None:
         name = self.session.scenario.param_names[self.selected]

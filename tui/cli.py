@@ -18,6 +18,7 @@ from core.files.loader import (
     BUILTINS,
     DEFAULT,
     ScenarioError,
+    data_scenario,
     load,
     load_builtin,
     with_optimizer,
@@ -156,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--list", action="store_true", help="list the built-in scenarios")
     parser.add_argument(
+        "--data",
+        metavar="FILE.csv",
+        help="a quick look at a CSV file: the last column is the label or target, "
+        "a network is chosen from the columns",
+    )
+    parser.add_argument(
         "--headless", action="store_true", help="train without the UI and print the trace"
     )
     parser.add_argument(
@@ -281,6 +288,10 @@ def _main(argv: list[str] | None) -> int:
     optimizer_options = [
         o for o in ("optimizer", "batch_size", "weight_decay") if getattr(args, o) is not None
     ]
+    if args.data is not None and (args.scenario != DEFAULT or DEFAULT in explicit):
+        fail("give either a scenario or --data FILE.csv, not both")
+    if args.data is not None and args.resume:
+        fail("give either --data FILE.csv or --resume, not both")
     if args.resume:
         if args.headless or args.serve:
             fail("--resume opens the app; leave out --headless and --serve")
@@ -291,7 +302,7 @@ def _main(argv: list[str] | None) -> int:
             fail("give either a scenario or --resume, not both")
         return run_app(None, args)
     try:
-        scenario = load(args.scenario)
+        scenario = load(args.scenario) if args.data is None else data_scenario(args.data)
     except ScenarioError as err:
         fail(str(err))
     if optimizer_options:

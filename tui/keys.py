@@ -100,8 +100,15 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "l", "toggle_view", N_("Landscape"), "toggle_view", LOOKING,
-        N_("loss curve ↔ loss landscape along the parameter"),
-        title=N_("Loss curve / landscape"), summary=N_("Switch the loss panel's view"), show=False,
+        N_("loss curve → landscape along the parameter → decision boundary (two inputs)"),
+        title=N_("Loss curve / landscape / boundary"), summary=N_("Switch the loss panel's view"),
+        show=False,
+    ),
+    Action(
+        "h", "neuron_maps", N_("Neurons"), "neuron_maps", LOOKING,
+        N_("what each hidden neuron has learnt: its output over the input plane (two inputs)"),
+        title=N_("Hidden neuron maps"), summary=N_("Each hidden neuron's output over the inputs"),
+        show=False,
     ),
     Action(
         "g", "gradient_check", N_("Check"), "gradient_check", LOOKING,

@@ -10,7 +10,8 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from core.model.network import apply_update, evaluate
+from core.model.losses import percent
+from core.model.network import apply_update, classification_accuracy, evaluate
 from core.model.optimizers import OptimizerState, describe
 from core.stepping.session import Phase, Session, Snapshot, Status, StatusKind, update_row
 from core.teaching import gradcheck
@@ -30,6 +31,7 @@ class TraceRow:
     grads: tuple[float, ...]
     learning_rate: float | None  # the rate of the update that led here (None at step 0)
     deltas: tuple[float, ...] = ()  # ∂J/∂z of every neuron after the inputs (Evaluation.deltas)
+    accuracy: float | None = None  # the share classified right, for a classifier's loss
 
 
 def rows(snap: Snapshot) -> list[TraceRow]:
@@ -40,8 +42,19 @@ def rows(snap: Snapshot) -> list[TraceRow]:
     for k, params in enumerate(hist.iter_params()):
         ev = evaluate(sc.architecture, sc.loss, params, sc.samples)
         lr = hist.rates[k - 1] if k else None
-        out.append(TraceRow(k, ev.loss, ev.params, ev.grads, lr, ev.deltas))
+        acc = classification_accuracy(sc.loss, ev, sc.samples)
+        out.append(TraceRow(k, ev.loss, ev.params, ev.grads, lr, ev.deltas, acc))
     return out
+
+
+def _step_doc(r: TraceRow, names: Sequence[str], neurons: Sequence[str]) -> dict[str, object]:
+    doc: dict[str, object] = {"step": r.step, "loss": _finite(r.loss)}
+    if r.accuracy is not None:
+        doc["accuracy"] = r.accuracy
+    doc["params"] = {n: _finite(v) for n, v in zip(names, r.params)}
+    doc["grads"] = {n: _finite(g) for n, g in zip(names, r.grads)}
+    doc["deltas"] = {n: _finite(d) for n, d in zip(neurons, r.deltas)}
+    return doc
 
 
 def _finite(x: float) -> float | None:
@@ -56,16 +69,7 @@ def to_json(snap: Snapshot) -> str:
         "learning_rate": snap.learning_rate,
         "loss": snap.scenario.loss.name,
         "optimizer": snap.scenario.optimizer.settings(),
-        "steps": [
-            {
-                "step": r.step,
-                "loss": _finite(r.loss),
-                "params": {n: _finite(v) for n, v in zip(names, r.params)},
-                "grads": {n: _finite(g) for n, g in zip(names, r.grads)},
-                "deltas": {n: _finite(d) for n, d in zip(neurons, r.deltas)},
-            }
-            for r in rows(snap)
-        ],
+        "steps": [_step_doc(r, names, neurons) for r in rows(snap)],
         # After the steps: a streamed trace knows how the run ended only once it has ended.
         "status": snap.status.kind.value,
     }
@@ -76,9 +80,13 @@ def to_csv(snap: Snapshot) -> str:
     names = snap.scenario.param_names
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["step", "loss", *names, *(f"grad_{n}" for n in names)])
+    classifier = snap.scenario.loss.correct is not None
+    writer.writerow(
+        ["step", "loss", *names, *(f"grad_{n}" for n in names), *(["accuracy"] * classifier)]
+    )
     for r in rows(snap):
-        writer.writerow([r.step, repr(r.loss), *map(repr, r.params), *map(repr, r.grads)])
+        acc = [repr(r.accuracy)] if classifier else []
+        writer.writerow([r.step, repr(r.loss), *map(repr, r.params), *map(repr, r.grads), *acc])
     return buf.getvalue()
 
 
@@ -268,19 +276,26 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
             return []
         return [_num(r.learning_rate) if r is not None and r.learning_rate is not None else ""]
 
+    acc_head = ["acc"] if sc.loss.correct is not None else []
+
+    def acc_cell(r: TraceRow | None) -> list[str]:
+        if not acc_head:
+            return []
+        return [percent(r.accuracy) if r is not None and r.accuracy is not None else ""]
+
     def loss_at(params: Sequence[float]) -> float:
         return evaluate(net, sc.loss, tuple(params), sc.samples).loss
 
     body: list[list[str]] = []
     made = list(_made(snap, data))
     if len(trained) <= 2:
-        header = ["step", *lead, "loss J"]
+        header = ["step", *lead, "loss J", *acc_head]
         for p in shown:
             header += [f"old {p.name}", f"∂J/∂{p.name}", f"new {p.name}"]
         for k, row in enumerate(data):
             if k in typed:  # old: what the run made; new: what was typed in
                 changes = {i: b for i, _a, b in typed[k]}
-                cells = [EDIT, *lr_cell(None), _num(loss_at(made[k]))]
+                cells = [EDIT, *lr_cell(None), _num(loss_at(made[k])), *acc_cell(None)]
                 for p in shown:
                     if p.index in changes:
                         cells += [_num(made[k][p.index]), BY_HAND, _num(changes[p.index])]
@@ -289,16 +304,17 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
                 body.append(cells)
             if k + 1 < len(data):
                 after = data[k + 1]
-                cells = [str(after.step), *lr_cell(after), _num(row.loss)]
+                cells = [str(after.step), *lr_cell(after), _num(row.loss), *acc_cell(row)]
                 for p in shown:
                     i = p.index
                     grad = _num(row.grads[i]) if p.trainable else "fixed"
                     cells += [_num(row.params[i]), grad, _num(made[k + 1][i])]
                 body.append(cells)
-        groups = [list(range(1, 2 + len(lead)))]
-        groups += [[2 + len(lead) + 3 * j + c for c in range(3)] for j in range(len(shown))]
+        first = 2 + len(lead) + len(acc_head)
+        groups = [list(range(1, first))]
+        groups += [[first + 3 * j + c for c in range(3)] for j in range(len(shown))]
     else:
-        header = ["step", *lead, "loss J", *(p.name for p in shown)]
+        header = ["step", *lead, "loss J", *acc_head, *(p.name for p in shown)]
         for k, row in enumerate(data):
             if k in typed:  # first the values the run made, then the ones typed in
                 typed_in = {i for i, _a, _b in typed[k]}
@@ -308,6 +324,7 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
                         str(k),
                         *lr_cell(row),
                         _num(loss_at(values)),
+                        *acc_cell(None),
                         *(_num(values[p.index]) for p in shown),
                     ]
                 )
@@ -316,6 +333,7 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
                         EDIT,
                         *lr_cell(None),
                         _num(row.loss),
+                        *acc_cell(row),
                         *(_num(row.params[p.index]) if p.index in typed_in else "" for p in shown),
                     ]
                 )
@@ -325,12 +343,14 @@ def _trace_table(snap: Snapshot, every: int = 1) -> Table:
                         str(row.step),
                         *lr_cell(row),
                         _num(row.loss),
+                        *acc_cell(row),
                         *(_num(row.params[p.index]) for p in shown),
                     ]
                 )
         groups = [[i] for i in range(1, len(header))]
     if not body:
-        body = [["0", *lr_cell(None), _num(data[0].loss), *([""] * (len(header) - 2 - len(lead)))]]
+        cells = ["0", *lr_cell(None), _num(data[0].loss), *acc_cell(data[0])]
+        body = [cells + [""] * (len(header) - len(cells))]
     if every > 1:
         last = str(data[-1].step)
         body = [r for r in body if r[0] in (EDIT, last) or int(r[0]) % every == 0]
@@ -367,12 +387,16 @@ def status_line(status: Status, step: int) -> str:
     return _("after {step} steps: still training").format(step=step)
 
 
+CHAIN_SAMPLES = 4  # samples whose chain rule is written out; the mean is over all of them
+CHAIN_BUDGET = 1100  # chain rules a report with max_steps writes out at most (1-4-4-4-1: 1,060)
+
+
 def chain_lines(snap: Snapshot, index: int, width: int | None = None) -> list[str]:
     """One parameter's chain rule at a step's UPDATE snapshot: each sample, the mean, the update;
     lines broken as the chain rule panel breaks them to fit `width`, then at spaces if need be."""
     n = len(snap.scenario.samples)
     out: list[str] = []
-    for sample in range(n):
+    for sample in range(min(n, CHAIN_SAMPLES)):
         ex = explain(snap, index, sample, digits=TABLE_DIGITS)
         sections: tuple[str, ...] = ("forward", "loss", "chain", "paths")
         if n > 1:
@@ -380,6 +404,9 @@ def chain_lines(snap: Snapshot, index: int, width: int | None = None) -> list[st
         else:
             sections += ("update",)
         out += plain(render(ex, width, sections, TABLE_DIGITS))
+    if n > CHAIN_SAMPLES:
+        # A data set's chain rules would run to thousands of lines: the mean sums them all.
+        out.append(f"samples {CHAIN_SAMPLES + 1} to {n}: the same chain with their own numbers")
     if n > 1:
         ex = explain(snap, index, 0, digits=TABLE_DIGITS)
         out += plain(render(ex, width, ("mean", "update"), TABLE_DIGITS))
@@ -550,6 +577,11 @@ def to_markdown(
     if score is not None:
         lines += [*_quiz_lines(score, width), ""]
     steps = snap.step if max_steps is None else min(snap.step, max_steps)
+    if max_steps is not None:
+        # A big network on a data set: fewer steps, so that saving stays quick.
+        n = len(sc.samples)
+        per_step = max(1, len(trained) * (min(n, CHAIN_SAMPLES) + (n > 1)))
+        steps = min(steps, max(1, CHAIN_BUDGET // per_step))
     if steps:
         lines += ["## Chain rule", ""]
         if steps < snap.step:

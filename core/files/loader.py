@@ -8,20 +8,32 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import json
 import math
 import os
 import random
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.model.activations import ACTIVATIONS
+from core.files.data import (
+    GENERATED_CLASSES,
+    GENERATORS,
+    DataError,
+    classes_of,
+    encode,
+    generate,
+    read_csv,
+    standardise,
+)
+from core.model.activations import ACTIVATIONS, OUTPUT_ONLY
 from core.model.losses import LOSSES
 from core.model.network import Architecture, Sample
 from core.model.optimizers import OPTIMIZER_NAMES, OptimizerConfig
 from core.model.scenario import Lesson, Scenario
+from core.text.i18n import N_, _, language
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 BUILTINS = (
@@ -32,6 +44,8 @@ BUILTINS = (
     "xor",
     "deep-sigmoid",
     "narrow-valley",
+    "iris",
+    "circle",
 )
 DEFAULT = "single-weight"
 MAX_FILE_BYTES = 256 * 1024
@@ -54,6 +68,7 @@ _TOP_KEYS = (
     "loss",
     "network",
     "samples",
+    "data",
     "stop",
     "lessons",
     "optimizer",
@@ -61,6 +76,9 @@ _TOP_KEYS = (
 _OPTIMIZER_KEYS = tuple(f.name for f in dataclasses.fields(OptimizerConfig))
 _NETWORK_KEYS = ("layers", "activations", "bias", "train_biases", "weights", "biases", "seed")
 _STOP_KEYS = ("loss_below", "gradient_below", "max_steps")
+_DATA_KEYS = ("file", "inputs", "targets", "label", "normalize", "generate", "n", "noise", "seed")
+_GENERATED_ONLY = ("n", "noise", "seed")
+_FILE_ONLY = ("inputs", "targets", "label")
 
 
 class ScenarioError(ValueError):
@@ -91,7 +109,7 @@ def load(spec: str) -> Scenario:
 def load_builtin(name: str) -> Scenario:
     # Read beside this module: importlib.resources would import zipfile, 30 ms of start-up.
     text = (SCENARIO_DIR / f"{name}.toml").read_text("utf-8")
-    return parse(text, name)
+    return parse(text, name, base=SCENARIO_DIR)
 
 
 def load_file(path: str | os.PathLike[str]) -> Scenario:
@@ -124,7 +142,7 @@ def load_file(path: str | os.PathLike[str]) -> Scenario:
             f"{where}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); "
             "save it as UTF-8"
         ) from None
-    return parse(text, where, default_name=p.stem)
+    return parse(text, where, default_name=p.stem, base=p.parent)
 
 
 # tomllib's time and memory grow with the square of the parts of a dotted key (a.b.c… = 1):
@@ -164,7 +182,10 @@ def _deep_key(text: str) -> int | None:
     return None
 
 
-def parse(text: str, where: str, default_name: str | None = None) -> Scenario:
+def parse(
+    text: str, where: str, default_name: str | None = None, base: Path | None = None
+) -> Scenario:
+    """A scenario from TOML text; a [data] file is looked for relative to `base` (else here)."""
     deep = _deep_key(text)
     if deep is not None:
         line = text.count("\n", 0, deep) + 1
@@ -186,8 +207,45 @@ def parse(text: str, where: str, default_name: str | None = None) -> Scenario:
             f"{where}: the file has no settings; a scenario needs learning_rate, "
             "a [network] table and at least one [[samples]] table"
         )
-    scenario = _Reader(where).scenario(data, default_name or where)
+    scenario = _Reader(where, base).scenario(data, default_name or where)
+    table = data.get("data")
+    if isinstance(table, dict) and "file" in table:
+        # The text a session is saved with must stand alone: the file may be gone or elsewhere
+        # when the session is resumed, so its samples are written into the text.
+        text = self_contained(data, scenario)
     return dataclasses.replace(scenario, text=text)
+
+
+def self_contained(data: dict[str, Any], scenario: Scenario) -> str:
+    """The scenario's TOML with [[samples]] in place of its [data] table (and the description
+    it was given), every table inline."""
+    doc = {k: v for k, v in data.items() if k != "data"}
+    doc["description"] = scenario.description
+    doc["samples"] = [{"x": list(s.x), "y": list(s.y)} for s in scenario.samples]
+    return "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in doc.items())
+
+
+def _toml_key(key: str) -> str:
+    return key if _PLAIN_KEY.fullmatch(key) else _toml_value(key)
+
+
+def _toml_value(value: object) -> str:
+    """TOML for what tomllib read from a scenario: booleans, numbers, text, lists, tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)  # inf, -inf, nan
+    if isinstance(value, str):
+        # JSON's escapes are TOML's; DEL is the one control character JSON leaves as it is.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    raise ScenarioError(f"cannot write {_kind(value)} back as TOML")
 
 
 def _hint(word: str, choices: Sequence[str]) -> str:
@@ -249,8 +307,9 @@ def _kind(value: object) -> str:
 
 
 class _Reader:
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, base: Path | None = None) -> None:
         self.where = where
+        self.base = base if base is not None else Path(".")
 
     def fail(self, key: str, problem: str) -> ScenarioError:
         return ScenarioError(f"{self.where}: {key}: {problem}")
@@ -350,7 +409,18 @@ class _Reader:
         if "network" not in data:
             raise self.fail("network", "missing (a [network] table with layers and activations)")
         arch, params = self.network(self.table(data["network"], "network"))
-        samples = self.samples(data.get("samples"), arch, loss_name)
+        self.output_layer(arch, loss_name)
+        classes: tuple[str, ...] = ()
+        if "data" in data:
+            if "samples" in data:
+                raise self.fail(
+                    "data", "give either a [data] table or [[samples]] tables, not both"
+                )
+            samples, classes, note = self.data(self.table(data["data"], "data"), arch, loss_name)
+            ended = not description or description.endswith((".", "!", "?", "。"))
+            description = f"{description}{'' if ended else '.'} {note}".strip()
+        else:
+            samples = self.samples(data.get("samples"), arch, loss_name)
         stop = self.table(data.get("stop", {}), "stop")
         self.unknown_keys(stop, _STOP_KEYS, "stop.")
         loss_below = self.number(stop.get("loss_below", 1e-12), "stop.loss_below")
@@ -373,6 +443,7 @@ class _Reader:
             source=self.where,
             lessons=self.lessons(data.get("lessons", {})),
             optimizer=self.optimizer(data.get("optimizer", {}), len(samples)),
+            classes=classes,
         )
 
     def optimizer(self, value: object, samples: int) -> OptimizerConfig:
@@ -511,22 +582,67 @@ class _Reader:
                     )
         return arch, tuple(weights + biases)
 
-    def samples(self, value: object, arch: Architecture, loss: str) -> tuple[Sample, ...]:
-        if value is None:
-            raise self.fail("samples", "missing (at least one [[samples]] table with x and y)")
-        items = self.array(value, "samples")
-        if not items:
-            raise self.fail("samples", "empty (give at least one [[samples]] table with x and y)")
-        if len(items) > MAX_SAMPLES:
-            raise self.fail("samples", f"{len(items)} samples; the limit is {MAX_SAMPLES}")
-        work = len(items) * len(arch.params)
+    def output_layer(self, arch: Architecture, loss: str) -> None:
+        """Softmax only on the output layer, with at least two outputs and its one loss."""
+        names = [act.name for act in arch.activations]
+        for i, name in enumerate(names[:-1]):
+            if name in OUTPUT_ONLY:
+                raise self.fail(
+                    f"network.activations[{i}]",
+                    f"{name} can only be the output layer's activation (the last one)",
+                )
+        last = names[-1]
+        if last in OUTPUT_ONLY and loss != OUTPUT_ONLY[last]:
+            raise self.fail(
+                "loss",
+                f"{last} on the output layer needs loss = {OUTPUT_ONLY[last]!r}, got {loss!r}",
+            )
+        for act, needed in OUTPUT_ONLY.items():
+            if loss == needed and last != act:
+                raise self.fail(
+                    "loss",
+                    f"{needed} needs {act} on the output layer "
+                    f'(activations = [..., "{act}"]), got {last!r}',
+                )
+        if last in OUTPUT_ONLY and arch.sizes[-1] < 2:
+            raise self.fail(
+                "network.layers", f"{last} needs at least 2 outputs (one per class), got 1"
+            )
+
+    def sample_count(self, count: int, arch: Architecture, key: str) -> None:
+        if count > MAX_SAMPLES:
+            raise self.fail(key, f"{count} samples; the limit is {MAX_SAMPLES}")
+        work = count * len(arch.params)
         if work > MAX_WORK:
             raise self.fail(
-                "samples",
-                f"{len(items)} samples for {len(arch.params)} parameters is {work:,} per step; "
+                key,
+                f"{count} samples for {len(arch.params)} parameters is {work:,} per step; "
                 f"the limit is {MAX_WORK:,} (parameters × samples): "
                 "use fewer samples or a smaller network",
             )
+
+    def targets(self, y: tuple[float, ...], key: str, loss: str) -> None:
+        if loss in ("binary_cross_entropy", "cross_entropy"):
+            for k, t in enumerate(y):
+                if not 0.0 <= t <= 1.0:
+                    raise self.fail(
+                        f"{key}[{k}]", f"{loss} needs targets between 0 and 1, got {t:g}"
+                    )
+        if loss == "cross_entropy" and abs(sum(y) - 1.0) > 1e-9:
+            raise self.fail(
+                key, f"cross_entropy needs targets that add up to 1 (one-hot), got {sum(y):g}"
+            )
+
+    def samples(self, value: object, arch: Architecture, loss: str) -> tuple[Sample, ...]:
+        if value is None:
+            raise self.fail(
+                "samples",
+                "missing (at least one [[samples]] table with x and y, or a [data] table)",
+            )
+        items = self.array(value, "samples")
+        if not items:
+            raise self.fail("samples", "empty (give at least one [[samples]] table with x and y)")
+        self.sample_count(len(items), arch, "samples")
         n_in, n_out = arch.sizes[0], arch.sizes[-1]
         result = []
         for i, item in enumerate(items):
@@ -551,15 +667,125 @@ class _Reader:
                 n_out,
                 ("target", "targets", f"(the output layer has {layer_out})"),
             )
-            if loss == "binary_cross_entropy":
-                for k, t in enumerate(y):
-                    if not 0.0 <= t <= 1.0:
-                        raise self.fail(
-                            f"{key}.y[{k}]",
-                            f"binary_cross_entropy needs targets between 0 and 1, got {t:g}",
-                        )
+            self.targets(y, f"{key}.y", loss)
             result.append(Sample(x, y))
         return tuple(result)
+
+    def names(self, value: object, key: str, length: int, what: str) -> list[str]:
+        items = self.array(value, key, length, ("column", "columns", what))
+        return [self.text(v, f"{key}[{i}]") for i, v in enumerate(items)]
+
+    def data(
+        self, table: dict[str, Any], arch: Architecture, loss: str
+    ) -> tuple[tuple[Sample, ...], tuple[str, ...], str]:
+        """The samples of a [data] table, the class names (if any) and a note for the
+        description."""
+        self.unknown_keys(table, _DATA_KEYS, "data.")
+        if ("file" in table) == ("generate" in table):
+            raise self.fail(
+                "data",
+                'give either file = "….csv" or generate = '
+                f"{' | '.join(repr(k) for k in GENERATORS)}",
+            )
+        normalize = self.flag(table.get("normalize", False), "data.normalize")
+        n_in, n_out = arch.sizes[0], arch.sizes[-1]
+        classes: tuple[str, ...]
+        if "generate" in table:
+            for key in _FILE_ONLY:
+                if key in table:
+                    raise self.fail(
+                        f"data.{key}", "only with data.file (generated sets have x1, x2)"
+                    )
+            kind = self.text(table["generate"], "data.generate")
+            if kind not in GENERATORS:
+                raise self.fail(
+                    "data.generate",
+                    f"unknown data set {_quoted(kind)} "
+                    f"({_hint(kind, list(GENERATORS))}choose from {', '.join(GENERATORS)})",
+                )
+            n = self.integer(table.get("n", 100), "data.n", 2, MAX_SAMPLES)
+            noise = self.number(table.get("noise", 0.0), "data.noise")
+            if not 0.0 <= noise <= 1.0:
+                raise self.fail("data.noise", f"must be between 0 and 1, got {noise:g}")
+            seed = self.integer(table.get("seed", 0), "data.seed", 0, 2**63 - 1)
+            if n_in != 2:
+                raise self.fail(
+                    "network.layers", f"generated data sets have 2 inputs; the network has {n_in}"
+                )
+            points = generate(kind, n, noise, seed)
+            columns = [[p[0] for p in points], [p[1] for p in points]]
+            indices, classes = [p[2] for p in points], GENERATED_CLASSES
+            note = _("Data: {n} points of the {kind} set (noise {noise}, seed {seed}).").format(
+                n=n, kind=kind, noise=f"{noise:g}", seed=seed
+            )
+        else:
+            for key in _GENERATED_ONLY:
+                if key in table:
+                    raise self.fail(f"data.{key}", "only with data.generate")
+            file = self.text(table["file"], "data.file")
+            path = Path(file) if Path(file).is_absolute() else self.base / file
+            try:
+                csv_table = read_csv(path, file)
+            except DataError as err:
+                raise self.fail("data.file", str(err)) from None
+            inputs = self.names(
+                self.required(table, "inputs", "data.inputs", "the input columns' names"),
+                "data.inputs",
+                n_in,
+                f"(the input layer has {_plural(n_in, 'neuron', 'neurons')})",
+            )
+            if ("targets" in table) == ("label" in table):
+                raise self.fail(
+                    "data", 'give either targets = [numeric columns] or label = "class column"'
+                )
+            try:
+                columns = [csv_table.numbers(c) for c in inputs]
+            except DataError as err:
+                raise self.fail("data.inputs", str(err)) from None
+            if "targets" in table:
+                names = self.names(
+                    table["targets"],
+                    "data.targets",
+                    n_out,
+                    f"(the output layer has {_plural(n_out, 'neuron', 'neurons')})",
+                )
+                try:
+                    target_columns = [csv_table.numbers(c) for c in names]
+                except DataError as err:
+                    raise self.fail("data.targets", str(err)) from None
+                indices, classes = [], ()
+            else:
+                label = self.text(table["label"], "data.label")
+                try:
+                    labels = csv_table.labels(label)
+                except DataError as err:
+                    raise self.fail("data.label", str(err)) from None
+                classes = classes_of(labels)
+                if not (len(classes) == n_out or (n_out == 1 and len(classes) == 2)):
+                    shown = ", ".join(classes[:6]) + (", …" if len(classes) > 6 else "")
+                    raise self.fail(
+                        "data.label",
+                        f"{len(classes)} classes ({shown}) for "
+                        f"{_plural(n_out, 'output', 'outputs')}: "
+                        "the output layer needs one neuron per class",
+                    )
+                indices = [classes.index(v) for v in labels]
+            note = _("Data: {n} rows of {file}.").format(n=len(csv_table.rows), file=file)
+        count = len(columns[0])
+        self.sample_count(count, arch, "data")
+        if normalize:
+            standardise(columns)
+            note += " " + _("Inputs standardised to mean 0, sd 1.")
+        result = []
+        for i in range(count):
+            x = tuple(col[i] for col in columns)
+            if classes:
+                y = encode(indices[i], len(classes), n_out)
+            else:
+                y = tuple(col[i] for col in target_columns)
+            self.targets(y, f"data: row {i + 1}: targets", loss)
+            result.append(Sample(x, y))
+        return tuple(result), tuple(classes), note
 
     def lessons(self, value: object) -> dict[str, Lesson]:
         table = self.table(value, "lessons")
@@ -609,3 +835,82 @@ def with_optimizer(scenario: Scenario, where: str, **changes: object) -> Scenari
     table = {**current, **{k: v for k, v in changes.items() if v is not None}}
     config = optimizer_from(table, where, len(scenario.samples))
     return dataclasses.replace(scenario, optimizer=config)
+
+
+# -- backprop-tui --data FILE.csv -------------------------------------------------------------
+
+MAX_QUICK_HIDDEN = 8
+
+
+def data_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """A scenario for a quick look at a CSV file: the last column is the label (text) or the
+    target (numbers), the other numeric columns the inputs, standardised; one tanh hidden layer.
+    What was chosen is said in the description and in the lesson's first note."""
+    file = Path(path)
+    where = str(path)
+    try:
+        table = read_csv(file, where)
+    except DataError as err:
+        raise ScenarioError(str(err)) from None
+    if len(table.header) < 2:
+        raise ScenarioError(f"{where}: needs at least 2 columns (inputs, then a label or target)")
+    *rest, last = table.header
+    inputs = [c for c in rest if table.is_numeric(c)]
+    if not inputs:
+        raise ScenarioError(f"{where}: no numeric input column besides the last one ({last!r})")
+    if len(inputs) > MAX_NEURONS:
+        raise ScenarioError(f"{where}: {len(inputs)} input columns; the limit is {MAX_NEURONS}")
+    numeric = table.is_numeric(last)
+    classes = () if numeric else classes_of(table.labels(last))
+    if not numeric and not 2 <= len(classes) <= MAX_NEURONS:
+        raise ScenarioError(
+            f"{where}: the label column {last!r} has {len(classes)} classes; "
+            f"a classifier needs between 2 and {MAX_NEURONS}"
+        )
+    n_in, n_out = len(inputs), max(len(classes), 1)
+    hidden = max(3, min(n_in, MAX_QUICK_HIDDEN))
+    sizes = [n_in, hidden, n_out]
+    names = ", ".join(inputs)
+    shape = "-".join(map(str, sizes))
+    # Most important first: a short terminal shows the lesson's first lines only.
+    first = N_("Chosen for {file}: a {shape} network, one tanh hidden layer of {hidden}.")
+    if numeric:
+        second = N_("Output: {target}, one linear neuron, mean squared error.")
+    else:
+        second = N_(
+            "Output: softmax over the {k} classes of {target} ({classes}), cross-entropy loss."
+        )
+    third = N_("Inputs: {inputs}, standardised to mean 0, sd 1 ({n} rows).")
+    values = {
+        "file": file.name,
+        "n": len(table.rows),
+        "inputs": names,
+        "target": last,
+        "k": len(classes),
+        "classes": ", ".join(classes[:6]) + (", …" if len(classes) > 6 else ""),
+        "shape": shape,
+        "hidden": hidden,
+    }
+
+    def note(translate: Callable[[str], str]) -> str:
+        return " ".join(translate(t).format(**values) for t in (first, second, third))
+
+    loss = "mse" if numeric else "cross_entropy"
+    lines = [
+        f"name = {_toml_value(file.stem)}",
+        f"description = {_toml_value(note(str))}",
+        f"learning_rate = {0.05 if numeric else 0.3}",
+        f'loss = "{loss}"',
+        "[network]",
+        f"layers = {sizes}",
+        f'activations = ["tanh", "{"identity" if numeric else "softmax"}"]',
+        "[data]",
+        f"file = {_toml_value(str(file.resolve()))}",
+        f"inputs = [{', '.join(_toml_value(c) for c in inputs)}]",
+        f"{'targets' if numeric else 'label'} = "
+        + (f"[{_toml_value(last)}]" if numeric else _toml_value(last)),
+        "normalize = true",
+    ]
+    for lang in sorted({"en", language()}):
+        lines += [f"[lessons.{lang}]", f"ready = {_toml_value(note(str if lang == 'en' else _))}"]
+    return parse("\n".join(lines) + "\n", where, default_name=file.stem)

@@ -34,7 +34,7 @@ from typing import Protocol, TextIO
 
 from core.model import optimizers
 from core.model.kernel import CHECK, UNSUPPORTED, Limits, RunResult, delta_columns, trainer_for
-from core.model.network import apply_update, evaluate
+from core.model.network import Evaluation, apply_update, classification_accuracy, evaluate
 from core.model.optimizers import OptimizerState
 from core.model.scenario import Scenario
 from core.stepping.history import checkpoint_interval
@@ -144,7 +144,16 @@ class _Run:
         session = Session(scenario, lr)  # step 0 judged exactly as the headless session does
         self.lr = session.learning_rate
         ev = session.snapshot.evaluation
-        self.first: Row = (0, ev.loss, *ev.params, *ev.grads, *(ev.deltas if self.extra else ()))
+        # A classifier's rows end with the accuracy (kernel.Trainer.trace's `accuracy`).
+        self.classifier = scenario.loss.correct is not None
+        self.first: Row = (
+            0,
+            ev.loss,
+            *ev.params,
+            *ev.grads,
+            *(ev.deltas if self.extra else ()),
+            *self._accuracy(ev),
+        )
         self.params, self.grads = ev.params, ev.grads
         self.status = session.status()
         self.taken = 0
@@ -197,6 +206,12 @@ class _Run:
             last = self.row(self.params, self.state)
             self.status = judge(self.scenario, self.lr, last, last)
 
+    def _accuracy(self, ev: Evaluation) -> tuple[float, ...]:
+        if not self.classifier:
+            return ()
+        acc = classification_accuracy(self.scenario.loss, ev, self.scenario.samples)
+        return (acc if acc is not None else math.nan,)
+
     def _kernel(self, count: int, put: Callable[[Row], None] | None) -> RunResult | None:
         if self.trainer is None or self.data is None:
             return None
@@ -211,6 +226,7 @@ class _Run:
             self.taken + 1,
             self.deltas,
             self.state.flat() if self.stateful else (),
+            self.classifier,
         )
         if result.reason == UNSUPPORTED:
             return None
@@ -240,7 +256,7 @@ class _Run:
             params, grads = ev.params, ev.grads
             if put is not None:
                 deltas = ev.deltas if self.extra else ()
-                put((self.taken + k, ev.loss, *params, *grads, *deltas))
+                put((self.taken + k, ev.loss, *params, *grads, *deltas, *self._accuracy(ev)))
             # The kernel's screen: it passes only where the session finds no divergence.
             finite = math.isfinite(ev.loss) and all(map(math.isfinite, grads))
             biggest = max(abs(p) for p in params)
@@ -289,6 +305,8 @@ class _Format:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.names = scenario.param_names
+        # A classifier's rows end with the accuracy at the row's parameters.
+        self.classifier = scenario.loss.correct is not None
 
     def header(self, lr: float) -> str:
         raise NotImplementedError
@@ -312,7 +330,13 @@ class _Csv(_Format):
         buf = io.StringIO()
         names = self.names
         csv.writer(buf, lineterminator="\n").writerow(
-            ["step", "loss", *names, *(f"grad_{n}" for n in names)]
+            [
+                "step",
+                "loss",
+                *names,
+                *(f"grad_{n}" for n in names),
+                *(["accuracy"] * self.classifier),
+            ]
         )
         return buf.getvalue()
 
@@ -321,7 +345,8 @@ class _Csv(_Format):
         # One row's text: each number by str, which is repr for a float (a frozen parameter
         # comes from the kernel as that text already). repr never writes a comma, quote or
         # newline, so no field needs csv's quoting. One % a row is most of a trace's time.
-        self.template = ",".join(["%s"] * (2 + 2 * len(self.names))) + "\n"
+        columns = 2 + 2 * len(self.names) + self.classifier  # a classifier's ends: accuracy
+        self.template = ",".join(["%s"] * columns) + "\n"
 
     def rows(self, rows: list[Row]) -> str:
         template = self.template
@@ -348,11 +373,13 @@ class _Json(_Format):
         # picked out of the row's again, not computed twice. Without, they end the row.
         self.pick_deltas: Callable[[Row], Row] | None = None
         if scenario.architecture.bias:
-            columns = delta_columns(scenario.architecture)
+            # Picked after `_ordered` has moved a classifier's accuracy in after the loss.
+            columns = tuple(c + self.classifier for c in delta_columns(scenario.architecture))
             self.pick_deltas = itemgetter(*columns) if len(columns) > 1 else _one(columns[0])
         # One step's object, as json.dumps(indent=2) writes it two levels down.
+        accuracy = '      "accuracy": %s,\n' if self.classifier else ""
         self.template = (
-            '    {\n      "step": %s,\n      "loss": %s,\n'
+            f'    {{\n      "step": %s,\n      "loss": %s,\n{accuracy}'
             f'      "params": {{\n{values}\n      }},\n'
             f'      "grads": {{\n{values}\n      }},\n'
             f'      "deltas": {{\n{neurons}\n      }}\n    }}'
@@ -376,6 +403,8 @@ class _Json(_Format):
     def rows(self, rows: list[Row]) -> str:
         template = self.template
         pick = self.pick_deltas
+        if self.classifier:  # the accuracy ends the row; in the object it follows the loss
+            rows = [(r[0], r[1], r[-1], *r[2:-1]) for r in rows]
         if pick is None:
             lines = [template % row for row in rows]
         else:

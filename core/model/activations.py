@@ -3,13 +3,14 @@
 `ACTIVATIONS` is the one table of them: for each, the function and its slope that
 `core.model.network.evaluate` calls, how the explanations write them, and the expressions the
 training kernel (`core.model.kernel`) writes out inline — the same operations in the same order, so
-both compute the same bits (tests/unit/test_kernel_tables.py checks it).
+both compute the same bits (tests/unit/test_kernel_tables.py checks it). Softmax is a function
+of the whole layer (`layer_fn`); the kernel writes it out beside cross-entropy, its one loss.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 LEAK = 0.01
@@ -59,6 +60,37 @@ def identity_slope(z: float, a: float) -> float:
     return 1.0
 
 
+def softmax(z: Sequence[float]) -> list[float]:
+    """e^zₖ / Σⱼ e^zⱼ, shifted by max z so that no exp() overflows (the shift cancels)."""
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    total = sum(e)
+    return [v / total for v in e]
+
+
+def log_sum_exp(z: Sequence[float]) -> float:
+    """log Σⱼ e^zⱼ without overflow: softmax's log ŷₖ is zₖ − log_sum_exp(z)."""
+    top = max(z)
+    return top + math.log(sum([math.exp(v - top) for v in z]))
+
+
+def softmax_jacobian(p: Sequence[float]) -> list[list[float]]:
+    """∂ŷᵢ/∂zⱼ = ŷᵢ(δᵢⱼ − ŷⱼ), row i, column j, from softmax's outputs ŷ."""
+    return [
+        [pi * ((1.0 if i == j else 0.0) - pj) for j, pj in enumerate(p)] for i, pi in enumerate(p)
+    ]
+
+
+def softmax_element(z: float) -> float:
+    raise TypeError("softmax is a function of the whole layer: call its layer_fn")
+
+
+def softmax_slope(z: float, a: float) -> float:
+    # Softmax's Jacobian is folded into cross-entropy's slope (the only loss it goes with):
+    # ∂L/∂zₖ = ŷₖ − yₖ comes out of the loss's slope, and this factor is 1.
+    return 1.0
+
+
 @dataclass(frozen=True)
 class Activation:
     """An activation a = f(z) with its slope da/dz written in terms of z and a."""
@@ -72,10 +104,17 @@ class Activation:
     # fn), which may use exp, tanh and LEAK. "" for code: a is z itself; for slope_code: 1.0.
     code: str = ""
     slope_code: str = ""
+    # A function of the whole layer's z (softmax), where fn is not elementwise; None otherwise.
+    layer_fn: Callable[[Sequence[float]], list[float]] | None = None
 
     @property
     def is_identity(self) -> bool:
         return self.name == "identity"
+
+    @property
+    def is_softmax(self) -> bool:
+        """Softmax's slope is folded into cross-entropy's: the chain has one factor ŷ − y."""
+        return self.layer_fn is not None
 
     def slope_text(self, a: str, z: str) -> str:
         return self.slope_formula.format(a=a, z=z)
@@ -113,5 +152,16 @@ ACTIVATIONS: dict[str, Activation] = {
             "{z} if {z} > 0.0 else LEAK * {z}",
             "1.0 if {z} > 0.0 else LEAK",
         ),
+        Activation(
+            "softmax",
+            softmax_element,
+            softmax_slope,
+            "softmax",
+            "1",
+            layer_fn=softmax,
+        ),
     )
 }
+
+# Activations that only an output layer may have, with the one loss each goes with.
+OUTPUT_ONLY = {"softmax": "cross_entropy"}

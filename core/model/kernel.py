@@ -98,7 +98,7 @@ class Trainer:
         self.n_samples = n_samples
         self.optimizer = optimizer  # full batch only (see trainer_for)
         self._frozen = tuple(not p.trainable for p in net.params)
-        self._functions: dict[tuple[bool, bool, str], Callable[..., Any]] = {}
+        self._functions: dict[tuple[bool, bool, str, bool], Callable[..., Any]] = {}
 
     def pack(self, samples: Sequence[Sample]) -> tuple[float, ...] | None:
         """The samples' numbers in the order the generated code unpacks them, or None if some
@@ -160,15 +160,31 @@ class Trainer:
         first: int = 1,
         deltas: bool = False,
         state: tuple[float, ...] = (),
+        accuracy: bool = False,
     ) -> RunResult:
         """Take up to `steps` steps as `run` does, recording nothing but handing `put_row` each
         step's (step, loss, *params, *grads), numbering from `first` (None: hand out nothing);
-        with `deltas`, each row holds ∂J/∂z of every neuron too, where `delta_columns` says."""
+        with `deltas`, each row holds ∂J/∂z of every neuron too, where `delta_columns` says;
+        with `accuracy` (a classifier's loss), each row ends with the share classified right."""
         # With biases the plain rows hold the δs already (delta_columns): one function less.
         with_deltas = deltas and not self.net.bias
         sink = NOTHING if put_row is None else DELTA_ROWS if with_deltas else ROWS
+        counted = accuracy and put_row is not None and self.loss.correct is not None
         return self._call(
-            sink, params, grads, lr, steps, data, put_row, None, None, limits, None, first, state
+            sink,
+            params,
+            grads,
+            lr,
+            steps,
+            data,
+            put_row,
+            None,
+            None,
+            limits,
+            None,
+            first,
+            state,
+            counted,
         )
 
     def _call(
@@ -186,6 +202,7 @@ class Trainer:
         stop: tuple[float, float] | None,
         first: int = 1,
         state: tuple[float, ...] = (),
+        accuracy: bool = False,
     ) -> RunResult:
         values = (*params, *grads, lr, *state)
         width = _opt.state_width(self.optimizer, len(params))
@@ -195,7 +212,7 @@ class Trainer:
             or not all(type(v) is float and math.isfinite(v) for v in values)
         ):
             return RunResult(0, params, UNSUPPORTED)
-        key = (limits is not None, stop is not None, sink)
+        key = (limits is not None, stop is not None, sink, accuracy)
         fn = self._functions.get(key)
         if fn is None:
             fn = self._compile(*key)
@@ -229,13 +246,15 @@ class Trainer:
             cast("tuple[float, ...]", new_state),
         )
 
-    def _compile(self, check: bool, stop: bool, sink: str) -> Callable[..., Any]:
-        writer = _Writer(self.net, self.loss, self.n_samples, check, stop, sink, self.optimizer)
+    def _compile(self, check: bool, stop: bool, sink: str, accuracy: bool) -> Callable[..., Any]:
+        writer = _Writer(
+            self.net, self.loss, self.n_samples, check, stop, sink, self.optimizer, accuracy
+        )
         source, namespace = writer.source()
         code = compile(source, f"<core.model.kernel {self.net.sizes}>", "exec")
         exec(code, namespace)
         fn = cast(Callable[..., Any], namespace["_train"])
-        self._functions[check, stop, sink] = fn
+        self._functions[check, stop, sink, accuracy] = fn
         return fn
 
 
@@ -262,8 +281,11 @@ def trainer_for(
     optimizer: OptimizerConfig = SGD,
 ) -> Trainer | None:
     """The compiled trainer for this shape and optimizer (shared between sessions), or None if
-    too big. With mini-batches, `run` and `trace` take the first update's batch gradient."""
+    too big (or with a whole-layer activation or loss from z the kernel does not know). With
+    mini-batches, `run` and `trace` take the first update's batch gradient."""
     if len(net.params) > MAX_PARAMS or n_samples < 1:
+        return None
+    if not _Writer.supported(net, loss):
         return None
     return _trainer(net, loss, n_samples, optimizer)
 
@@ -296,6 +318,7 @@ class _Writer:
         stop: bool,
         sink: str = HISTORY,
         optimizer: OptimizerConfig = SGD,
+        accuracy: bool = False,
     ):
         self.optimizer = optimizer
         # Mini-batches: each update takes its batch's gradient (G), the rows the data set's (g).
@@ -306,6 +329,8 @@ class _Writer:
         self.check = check
         self.stop = stop
         self.sink = sink
+        # Rows end with C / n, C counting the samples classified right (loss.correct).
+        self.accuracy = accuracy and sink in (ROWS, DELTA_ROWS) and loss.correct is not None
         # The δs a row needs besides the gradients (see delta_columns).
         self.deltas = sink == DELTA_ROWS and not net.bias
         self.namespace: dict[str, Any] = {
@@ -316,6 +341,7 @@ class _Writer:
             "EPS": _loss.EPSILON,
             "ONE_MINUS_EPS": 1.0 - _loss.EPSILON,
             "_sum": sum,
+            "_correct": None,
         }
         self.lines: list[str] = []
 
@@ -358,10 +384,28 @@ class _Writer:
         known = _loss.LOSSES.get(loss.name)
         return loss.code if known is not None and known == loss else None
 
+    @staticmethod
+    def supported(net: Architecture, loss: Loss) -> bool:
+        """Whole-layer activations and losses from z: only softmax and its cross-entropy."""
+        layers = [act.layer_fn for act in net.activations if act.layer_fn is not None]
+        return all(f is _act.softmax for f in layers) and loss.fn_z in (None, _loss.cross_entropy_z)
+
+    def _softmax(self, layer: int) -> list[str]:
+        """activations.softmax, written out: the max, the shifted exps, their sum, the shares
+        (the max and the sum, T and S, also give log_sum_exp for cross-entropy)."""
+        zs = [f"z{layer}_{j}" for j in range(self.net.sizes[layer])]
+        lines = [f"T{layer} = {zs[0]}" if len(zs) == 1 else f"T{layer} = _max({', '.join(zs)})"]
+        lines += [f"e{layer}_{j} = exp({z} - T{layer})" for j, z in enumerate(zs)]
+        lines.append(f"S{layer} = {_sum([f'e{layer}_{j}' for j in range(len(zs))])}")
+        lines += [f"a{layer}_{j} = e{layer}_{j} / S{layer}" for j in range(len(zs))]
+        return lines
+
     def _a(self, layer: int, j: int, x: Sequence[str]) -> str:
         if layer == 0:
             return x[j]
         act = self.net.activations[layer - 1]
+        if act.layer_fn is not None:
+            return f"a{layer}_{j}"
         if self._builtin_activation(act) and not act.code:
             return f"z{layer}_{j}"
         return f"a{layer}_{j}"
@@ -387,13 +431,24 @@ class _Writer:
                 ]
                 bias = f"p{net.bias_index(layer, j)}" if net.bias else "0.0"
                 out.append(f"{ind}z{layer}_{j} = {_sum(terms)} + {bias}")
-                fn = self._activation(layer, f"z{layer}_{j}", f"a{layer}_{j}")
-                out.extend(ind + line for line in fn)
+                if net.activations[layer - 1].layer_fn is None:
+                    fn = self._activation(layer, f"z{layer}_{j}", f"a{layer}_{j}")
+                    out.extend(ind + line for line in fn)
+            if net.activations[layer - 1].layer_fn is not None:
+                out.extend(ind + line for line in self._softmax(layer))
         m = sizes[-1]
         outs = [self._a(depth, k, x) for k in range(m)]
         code = self._builtin_loss()
         # The loss of the sample, and ∂L/∂ŷ for each output (u{depth}_k).
-        if code is not None:
+        if self.loss.fn_z is _loss.cross_entropy_z:
+            # losses.cross_entropy_z: Σ yₖ·(lse − zₖ), lse = T + log S as log_sum_exp has it;
+            # its slope (in z, softmax's included) ŷₖ − yₖ.
+            out.append(f"{ind}lse = T{depth} + log(S{depth})")
+            terms = [f"{t} * (lse - z{depth}_{k})" for k, t in enumerate(y)]
+            out.append(f"{ind}{loss_name} = {_sum(terms)}")
+            for k, (o, t) in enumerate(zip(outs, y)):
+                out.append(f"{ind}u{depth}_{k} = {o} - {t}")
+        elif code is not None:
             for k, (o, t) in enumerate(zip(outs, y)):
                 out.extend(f"{ind}{line.format(p=o, t=t, k=k, m=m)}" for line in code.prepare)
             terms = [code.term.format(p=o, t=t, k=k, m=m) for k, (o, t) in enumerate(zip(outs, y))]
@@ -411,6 +466,17 @@ class _Writer:
             out.append(f"{ind}{loss_name} = _loss_fn([{', '.join(outs)}], ({', '.join(y)},))")
             for k, (o, t) in enumerate(zip(outs, y)):
                 out.append(f"{ind}u{depth}_{k} = _loss_slope({o}, {t}, {m})")
+        if self.accuracy:
+            if code is not None and code.correct:
+                test = " and ".join(
+                    f"({code.correct.format(p=o, t=t, k=k, m=m)})"
+                    for k, (o, t) in enumerate(zip(outs, y))
+                )
+            else:
+                self.namespace["_correct"] = self.loss.correct
+                pair = [f"({''.join(v + ', ' for v in vs)})" for vs in (outs, y)]
+                test = f"_correct({pair[0]}, {pair[1]})"
+            out.append(f"{ind}C = C + ({test})")  # a bool counts 1 or 0
 
         batch = self.batch
         trained = [p.index for p in net.params if p.trainable]
@@ -483,7 +549,7 @@ class _Writer:
             "def _train(state, params, grads, lr, steps, data, put_params, put_loss, put_rate, "
             "frozen_big, loss_limit, param_limit, step_blowup, loss_tol, grad_tol, first, "
             "exp=exp, log=log, tanh=tanh, LEAK=LEAK, EPS=EPS, ONE_MINUS_EPS=ONE_MINUS_EPS, "
-            f"{settings}_sum=_sum, _abs=abs, _max=max, _repr=repr):"
+            f"{settings}_sum=_sum, _abs=abs, _max=max, _repr=repr, _correct=_correct):"
         )
         out.append(f"    {''.join(p + ', ' for p in ps)}= params")
         out.append(f"    {''.join(f'g{i}, ' for i in range(count))}= grads")
@@ -542,6 +608,8 @@ class _Writer:
         for group, name in hoisted.items():
             if "t" in _NAME.findall(group):
                 out.append(f"        {name} = {group}")
+        if self.accuracy:
+            out.append("        C = 0")
         for i in trained:
             if self.check:
                 out.append(f"        o{i} = p{i}")
@@ -620,6 +688,8 @@ class _Writer:
             values = ["L", *shown, *(f"g{i}" for i in range(count))]
             if self.deltas:
                 values += neurons
+            if self.accuracy:
+                values.append(f"C / {n}")  # as losses.accuracy divides: int by int
             row = "".join(f"{v}, " for v in values)
             out.append(f"        put_params((first + _step, {row}))")
         if self.check:

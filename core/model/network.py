@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from operator import mul
 
 from core.model.activations import Activation
-from core.model.losses import Loss
+from core.model.losses import Loss, accuracy
 
 
 @dataclass(frozen=True)
@@ -160,19 +160,8 @@ def evaluate(
     net: Architecture, loss: Loss, params: Sequence[float], samples: Sequence[Sample]
 ) -> Evaluation:
     """Forward pass, loss and backward pass for every sample; gradients averaged over samples."""
-    sizes = net.sizes
     depth = net.depth
-    rows: list[list[Sequence[float]]] = [[]]
-    biases: list[Sequence[float]] = [()]
-    for layer in range(1, depth + 1):
-        n_in, n_out = sizes[layer - 1], sizes[layer]
-        w0 = net.weight_offsets[layer]
-        rows.append([params[w0 + j * n_in : w0 + (j + 1) * n_in] for j in range(n_out)])
-        if net.bias:
-            b0 = net.bias_offsets[layer]
-            biases.append(params[b0 : b0 + n_out])
-        else:
-            biases.append((0.0,) * n_out)
+    rows, biases = _layers(net, params)
     traces = tuple(_sample_trace(net, loss, rows, biases, sample, depth) for sample in samples)
     n = len(traces)
     total = list(traces[0].grads)
@@ -181,6 +170,54 @@ def evaluate(
     grads = tuple(s / n for s in total)
     mean_loss = sum([t.loss for t in traces]) / n
     return Evaluation(tuple(params), traces, mean_loss, grads)
+
+
+def _layers(
+    net: Architecture, params: Sequence[float]
+) -> tuple[list[list[Sequence[float]]], list[Sequence[float]]]:
+    """Each layer's weight rows (one per receiving neuron) and biases, from the flat vector."""
+    sizes = net.sizes
+    rows: list[list[Sequence[float]]] = [[]]
+    biases: list[Sequence[float]] = [()]
+    for layer in range(1, net.depth + 1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        w0 = net.weight_offsets[layer]
+        rows.append([params[w0 + j * n_in : w0 + (j + 1) * n_in] for j in range(n_out)])
+        if net.bias:
+            b0 = net.bias_offsets[layer]
+            biases.append(params[b0 : b0 + n_out])
+        else:
+            biases.append((0.0,) * n_out)
+    return rows, biases
+
+
+def _forward(
+    net: Architecture,
+    rows: list[list[Sequence[float]]],
+    biases: list[Sequence[float]],
+    x: Sequence[float],
+) -> tuple[list[Sequence[float]], list[Sequence[float]]]:
+    """Pre-activations z and activations a of every layer for one input (z[0] empty, a[0] x)."""
+    acts = net.activations
+    a: list[Sequence[float]] = [x]
+    z: list[Sequence[float]] = [()]
+    prev: Sequence[float] = x
+    for layer in range(1, net.depth + 1):
+        act = acts[layer - 1]
+        zl = [sum(map(mul, row, prev)) + b for row, b in zip(rows[layer], biases[layer])]
+        prev = act.layer_fn(zl) if act.layer_fn is not None else [act.fn(v) for v in zl]
+        z.append(zl)
+        a.append(prev)
+    return z, a
+
+
+def forward(
+    net: Architecture, params: Sequence[float], inputs: Sequence[Sequence[float]]
+) -> list[list[Sequence[float]]]:
+    """The activations of every layer (a[0] the input) at each input: evaluate's forward pass
+    alone, for pictures of many points (core.teaching.boundary)."""
+    rows, biases = _layers(net, params)
+    return [_forward(net, rows, biases, x)[1] for x in inputs]
 
 
 def _sample_trace(
@@ -192,18 +229,12 @@ def _sample_trace(
     depth: int,
 ) -> SampleTrace:
     acts = net.activations
-    a: list[Sequence[float]] = [sample.x]
-    z: list[Sequence[float]] = [()]
-    prev: Sequence[float] = sample.x
-    for layer in range(1, depth + 1):
-        f = acts[layer - 1].fn
-        zl = [sum(map(mul, row, prev)) + b for row, b in zip(rows[layer], biases[layer])]
-        prev = [f(v) for v in zl]
-        z.append(zl)
-        a.append(prev)
+    z, a = _forward(net, rows, biases, sample.x)
     out = a[depth]
     m = len(out)
-    sample_loss = loss.fn(out, sample.y)
+    # With softmax the loss is taken from z (log-sum-exp): ŷ may round to 0 where z is finite.
+    fn_z = loss.fn_z
+    sample_loss = fn_z(z[depth], sample.y) if fn_z is not None else loss.fn(out, sample.y)
 
     dloss: list[Sequence[float]] = [()] * (depth + 1)
     slopes: list[Sequence[float]] = [()] * (depth + 1)
@@ -236,6 +267,21 @@ def _sample_trace(
     return SampleTrace(
         tuple(z), tuple(a), sample_loss, tuple(dloss), tuple(slopes), tuple(deltas), grads
     )
+
+
+def classification_accuracy(loss: Loss, ev: Evaluation, samples: Sequence[Sample]) -> float | None:
+    """The share of samples the evaluated network classifies right (None: not a classifier)."""
+    return accuracy(loss, [t.a[-1] for t in ev.samples], [s.y for s in samples])
+
+
+def params_accuracy(
+    net: Architecture, loss: Loss, params: Sequence[float], samples: Sequence[Sample]
+) -> float | None:
+    """Accuracy at `params` by the forward pass alone (no evaluation kept)."""
+    if loss.correct is None:
+        return None
+    outs = [a[-1] for a in forward(net, params, [s.x for s in samples])]
+    return accuracy(loss, outs, [s.y for s in samples])
 
 
 # The update, as the training kernel writes it for each trained parameter: the very

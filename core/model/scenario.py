@@ -42,6 +42,7 @@ class Scenario:
     lessons: dict[str, Lesson] = field(default_factory=dict)  # by language code
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     text: str = field(default="", compare=False, repr=False)  # the TOML it was read from
+    classes: tuple[str, ...] = ()  # a [data] set's class names, in the targets' order
 
     @property
     def param_names(self) -> tuple[str, ...]:

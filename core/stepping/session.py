@@ -10,8 +10,8 @@ from enum import Enum
 from functools import cached_property
 
 from core.model import optimizers
-from core.model.kernel import CHECK, Limits, trainer_for
-from core.model.network import Evaluation, apply_update, evaluate
+from core.model.kernel import CHECK, UNSUPPORTED, Limits, trainer_for
+from core.model.network import Evaluation, apply_update, classification_accuracy, evaluate
 from core.model.optimizers import OptimizerState
 from core.model.scenario import Scenario
 from core.stepping.history import History, HistoryView, checkpoint_interval
@@ -166,6 +166,12 @@ class Snapshot:
     def loss_curve(self) -> tuple[tuple[int, float], ...]:
         return self.history.curve(self.revealed_losses)
 
+    @cached_property
+    def accuracy(self) -> float | None:
+        """The share of samples classified right by this step's forward pass (None: the loss
+        is not a classifier's)."""
+        return classification_accuracy(self.scenario.loss, self.evaluation, self.scenario.samples)
+
     @property
     def previous_params(self) -> tuple[float, ...]:
         """The values this step's computation used (before the update)."""
@@ -318,10 +324,25 @@ class Session:
     def _replay(self, row: tuple[float, ...], lr: float) -> tuple[float, ...]:
         """One update, exactly as the session made it (the history recomputes steps with it)."""
         if self.scenario.optimizer.plain:
-            return apply_update(row, self._evaluate(row).grads, lr, self._trainable)
+            return apply_update(row, self._gradients(row), lr, self._trainable)
         params, state = self._split(row)
         grads = update_grads(self.scenario, self._evaluate(params), state)
         return self._row(*update_params(self.scenario, params, grads, lr, state))
+
+    def _gradients(self, params: tuple[float, ...]) -> tuple[float, ...]:
+        """∂J/∂θ at `params`, by the compiled kernel where it runs (bit for bit evaluate's, and
+        on a data set of 150 samples fifty times faster: undo replays up to hundreds of steps)."""
+        trainer, data = self._trainer, self._packed
+        if trainer is not None and data is not None:
+            rows: list[tuple[float, ...]] = []
+            # One step at rate 0 leaves every value as it is (p − 0.0·0.0 is p) and hands out
+            # the gradients there.
+            zeros = (0.0,) * len(params)
+            result = trainer.trace(params, zeros, 0.0, 1, data, rows.append, None)
+            if result.reason != UNSUPPORTED and rows:
+                n = len(params)
+                return tuple(rows[0][2 + n : 2 + 2 * n])
+        return self._evaluate(params).grads
 
     def _interval(self) -> int:
         return checkpoint_interval(len(self.scenario.initial_params), len(self.scenario.samples))

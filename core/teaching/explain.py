@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from core.model import optimizers
+from core.model.activations import softmax_jacobian
 from core.model.network import ParamInfo
 from core.stepping.session import Snapshot
 from core.text.format import fmt, operand, width_of
 from core.text.i18n import _
 
+T = TypeVar("T")
 UNKNOWN = "?"
 MAX_TERMS = 4  # longer sums are written with an ellipsis
 
@@ -70,10 +73,18 @@ class Explanation:
     delta: Equation | None = None  # δ of the neuron θ feeds: the chain's part the δ step computed
     # Before `update` under another optimizer: the batch's gradient, weight decay, the slots.
     optimizer: tuple[Equation, ...] = ()
+    # For an output parameter after softmax: the Jacobian column behind ∂L/∂z = ŷ − y.
+    softmax: tuple[Equation, ...] = ()
 
 
 def _value(known: bool, value: float) -> float | None:
     return value if known else None
+
+
+def _kept(items: Sequence[T]) -> Sequence[T]:
+    """The items `_shorten` keeps of a long list (with one in the middle for its "…"): only those
+    need formatting, which for a data set of hundreds is most of an explanation's time."""
+    return items if len(items) <= MAX_TERMS + 1 else [*items[:MAX_TERMS], items[-1]]
 
 
 def _shorten(items: Sequence[str], joiner: str) -> str:
@@ -101,11 +112,15 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
     def num(x: float) -> str:
         return operand(x, digits)
 
+    fused = net.activations[depth - 1].is_softmax
+
     def loss_slope_term(k: int) -> Term:
         out, target = net.neuron_name(depth, k), net.target_name(k)
         p, t = trace.a[depth][k], data.y[k]
+        # After softmax the loss's slope is taken in z: one factor ŷ − y, softmax's included.
+        wrt = net.preactivation_name(depth, k) if fused else out
         return Term(
-            f"∂{big_j}/∂{out}",
+            f"∂{big_j}/∂{wrt}",
             loss.slope_text(out, target, m),
             loss.slope_text(num(p), num(t), m) if seen_loss else UNKNOWN,
             _value(seen_loss, trace.dloss_da[depth][k]),
@@ -113,7 +128,7 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
 
     def slope_term(layer: int, k: int) -> Term | None:
         act = net.activations[layer - 1]
-        if act.is_identity:
+        if act.is_identity or act.is_softmax:
             return None
         a_name, z_name = net.neuron_name(layer, k), net.preactivation_name(layer, k)
         a, z = trace.a[layer][k], trace.z[layer][k]
@@ -164,7 +179,8 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
             _("mean of ∂L/∂{name} over {n} samples").format(name=info.name, n=n),
             "("
             + _shorten(
-                [operand(g, digits) if g is not None else UNKNOWN for g in sample_grads], " + "
+                [operand(g, digits) if g is not None else UNKNOWN for g in _kept(sample_grads)],
+                " + ",
             )
             + f")/{n}",
             gradient,
@@ -174,7 +190,8 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
             _("mean of L over {n} samples").format(n=n),
             "("
             + _shorten(
-                [operand(t.loss, digits) if seen_loss else UNKNOWN for t in ev.samples], " + "
+                [operand(t.loss, digits) if seen_loss else UNKNOWN for t in _kept(ev.samples)],
+                " + ",
             )
             + f")/{n}",
             _value(seen_loss, ev.loss),
@@ -195,6 +212,7 @@ def explain(snap: Snapshot, index: int, sample: int = 0, digits: int = 6) -> Exp
         update=_update(snap, info, gradient, digits),
         delta=_delta_link(snap, info, terms, trace, big_j, snap.shows_delta(layer, j)),
         optimizer=_optimizer_lines(snap, info, digits),
+        softmax=_softmax_column(snap, info, trace, data.y, big_j, num) if fused else (),
     )
 
 
@@ -210,6 +228,45 @@ def _delta_link(snap, info, terms, trace, big_j, seen) -> Equation:  # type: ign
         _("the δ step; ∂{j}/∂{p} = δ_{n}·{x}").format(j=big_j, p=info.name, n=name, x=last),
         _value(seen, trace.delta[layer][j]),
     )
+
+
+def _softmax_column(snap, info, trace, y, big_j, num) -> tuple[Equation, ...]:  # type: ignore[no-untyped-def]
+    """Why ∂L/∂zₖ = ŷₖ − yₖ for an output parameter: the softmax Jacobian's column k, with
+    numbers, and the sum over the outputs it feeds."""
+    net = snap.scenario.architecture
+    depth, k = net.depth, info.to
+    if info.layer != depth:
+        return ()
+    seen, seen_loss = snap.shows_activations, snap.shows_loss
+    p = trace.a[depth]
+    column = [row[k] for row in softmax_jacobian(p)]
+    z_k, out_k = net.preactivation_name(depth, k), net.neuron_name(depth, k)
+    eqs = []
+    outs = range(net.sizes[-1])
+    for i in outs:
+        out_i = net.neuron_name(depth, i)
+        if i == k:
+            formula, numbers = f"{out_k}(1 − {out_k})", f"{num(p[k])}·(1 − {num(p[k])})"
+        else:
+            formula, numbers = f"−{out_i}·{out_k}", f"−{num(p[i])}·{num(p[k])}"
+        eqs.append(
+            Equation(
+                f"∂{out_i}/∂{z_k}",
+                formula,
+                numbers if seen else UNKNOWN,
+                _value(seen, column[i]),
+            )
+        )
+    terms = [f"(−{num(y[i])}/{num(p[i])})·{num(column[i])}" for i in outs]
+    eqs.append(
+        Equation(
+            f"∂{big_j}/∂{z_k}",
+            _("Σᵢ (−yᵢ/ŷᵢ)·∂ŷᵢ/∂{z} = {out} − {t}").format(z=z_k, out=out_k, t=net.target_name(k)),
+            _shorten(terms, " + ") if seen_loss else UNKNOWN,
+            _value(seen_loss, trace.delta[depth][k]),
+        )
+    )
+    return tuple(eqs)
 
 
 def _path_sum(snap, info, trace, big_j, loss_slope_term, slope_term, num) -> PathSum:  # type: ignore[no-untyped-def]
@@ -278,7 +335,9 @@ def _forward(snap, info, trace, num, digits, seen=None) -> tuple[Equation, ...]:
         )
     ]
     act = net.activations[layer - 1]
-    if not act.is_identity:
+    if act.is_softmax:
+        eqs.append(_softmax_equation(snap, info, trace, seen, num))
+    elif not act.is_identity:
         a_name = net.neuron_name(layer, j)
         eqs.append(
             Equation(
@@ -289,6 +348,20 @@ def _forward(snap, info, trace, num, digits, seen=None) -> tuple[Equation, ...]:
             )
         )
     return tuple(eqs)
+
+
+def _softmax_equation(snap, info, trace, seen, num) -> Equation:  # type: ignore[no-untyped-def]
+    """ŷⱼ = e^zⱼ / Σᵢ e^zᵢ, with the layer's pre-activations."""
+    net = snap.scenario.architecture
+    layer, j = info.layer, info.to
+    z_names = [net.preactivation_name(layer, i) for i in range(net.sizes[layer])]
+    zs = [f"e^{num(v)}" for v in trace.z[layer]]
+    return Equation(
+        net.neuron_name(layer, j),
+        f"e^{z_names[j]} / ({_shorten([f'e^{n}' for n in z_names], ' + ')})",
+        f"{zs[j]} / ({_shorten(zs, ' + ')})" if seen else UNKNOWN,
+        _value(seen, trace.a[layer][j]),
+    )
 
 
 def _loss_equation(snap, trace, y, big_j, num, seen=None) -> Equation:  # type: ignore[no-untyped-def]
@@ -645,6 +718,8 @@ def _section(
         rungs = _term_rungs(ex.chain.terms, digits)
         rungs.append([[_value_text(ex.chain.value, digits)]])
         lines += _ladder(ex.chain.lhs, rungs, width, dot, bool(compact))
+        for eq in ex.softmax:
+            lines += _equation_lines(eq, width, digits)
     elif section == "paths" and ex.path_sum is not None:
         ps = ex.path_sum
         per_path = [_term_rungs(p.terms, digits) for p in ps.paths]
@@ -794,6 +869,12 @@ def _delta_substep(snap, layer, j, sample, big_j, num, digits) -> StepExplanatio
                 deltas=_shorten([f"δ_{k}" for k in names], ", ")
             )
         )
+    if act.is_softmax:  # its Jacobian is folded into cross-entropy's slope: one factor, ŷ − y
+        slope_sym = slope_formula = slope_num = []
+        upstream = [f"∂{big_j}/∂{z_name}"]
+        y = snap.scenario.samples[sample].y[j]
+        upstream_num = [f"({num(trace.a[layer][j])} − {num(y)})"]
+        notes.append(_("With softmax and cross-entropy the chain through every ŷ adds up to ŷ − y."))
     # At an output the loss slope comes first (∂J/∂ŷ · σ′); below, σ′ times the paths' sum.
     first = layer == net.depth
     symbols = upstream + slope_sym if first else slope_sym + upstream

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -32,6 +32,7 @@ REL_TOL = 0.01
 ABS_TOL = 1e-6
 # A new value may also be off by the rounding of the old value as shown (DIGITS significant).
 SHOWN_TOL = 10.0 ** (1 - DIGITS)
+ONE_SAMPLE_CANDIDATES = 8  # samples whose own gradient is checked as "one sample, not the mean"
 
 
 class Question(Enum):
@@ -162,12 +163,14 @@ def _sample_gradient(
     weights: Sequence[float],
     own_slope: bool = True,
     downstream_slopes: bool = True,
+    output: Sequence[float] | None = None,
 ) -> float:
-    """One sample's ∂L/∂θ by the backward pass, with the given weights and factors left out."""
+    """One sample's ∂L/∂θ by the backward pass, with the given weights and factors left out
+    (`output`: a wrong ∂L/∂ŷ, or ∂L/∂z after softmax, to start from)."""
     net = snap.scenario.architecture
     info = net.params[index]
     sizes = net.sizes
-    upstream: Sequence[float] = trace.dloss_da[net.depth]
+    upstream: Sequence[float] = trace.dloss_da[net.depth] if output is None else output
     for layer in range(net.depth, info.layer, -1):
         slopes = trace.slope[layer] if downstream_slopes else [1.0] * sizes[layer]
         deltas = [u * s for u, s in zip(upstream, slopes)]
@@ -189,12 +192,52 @@ def _gradient(
     weights: Sequence[float] | None = None,
     own_slope: bool = True,
     downstream_slopes: bool = True,
+    output: Callable[[Sequence[float], Sequence[float]], list[float]] | None = None,
 ) -> float:
-    """∂J/∂θ, the mean over the samples, recomputed as `_sample_gradient` is told."""
+    """∂J/∂θ, the mean over the samples, recomputed as `_sample_gradient` is told (`output`:
+    the wrong output slope from a sample's ŷ and y)."""
     ev = snap.evaluation
     w = ev.params if weights is None else weights
-    total = [_sample_gradient(snap, t, index, w, own_slope, downstream_slopes) for t in ev.samples]
+    ys = [s.y for s in snap.scenario.samples]
+    total = [
+        _sample_gradient(
+            snap,
+            t,
+            index,
+            w,
+            own_slope,
+            downstream_slopes,
+            None if output is None else output(t.a[-1], y),
+        )
+        for t, y in zip(ev.samples, ys)
+    ]
     return sum(total) / len(total)
+
+
+def _softmax_mistakes(snap: Snapshot, index: int) -> list[Mistake]:
+    """After softmax with cross-entropy ∂L/∂zₖ = ŷₖ − yₖ: the ways to get it wrong."""
+    name = snap.scenario.architecture.params[index].name
+    return [
+        Mistake(
+            "softmax_p_not_p_minus_y",
+            _("used ŷ instead of ŷ − y"),
+            _(
+                "After softmax with cross-entropy, ∂L/∂z = ŷ − y: the target comes off each "
+                "output's probability before the chain goes on to {name}."
+            ).format(name=name),
+            _gradient(snap, index, output=lambda p, y: list(p)),
+        ),
+        Mistake(
+            "softmax_other_classes",
+            _("forgot the other classes' terms"),
+            _(
+                "Every zₖ moves every ŷᵢ (∂ŷᵢ/∂zₖ = −ŷᵢŷₖ for i ≠ k): summing over all the "
+                "outputs gives ∂L/∂zₖ = ŷₖ − yₖ, not −yₖ(1 − ŷₖ) from ŷₖ alone."
+            ),
+            # Only the diagonal of the Jacobian: ∂L/∂ŷₖ · ŷₖ(1 − ŷₖ) = −yₖ(1 − ŷₖ).
+            _gradient(snap, index, output=lambda p, y: [-t * (1.0 - q) for q, t in zip(p, y)]),
+        ),
+    ]
 
 
 def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]:
@@ -238,9 +281,12 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
                 2 * g,
             )
         )
+    if net.activations[-1].is_softmax:
+        out += _softmax_mistakes(snap, index)
     layer, j = info.layer, info.to
     act = net.activations[layer - 1]
-    if not act.is_identity:
+    # Softmax's own factor is inside ŷ − y (see _softmax_mistakes), not a separate slope.
+    if not act.is_identity and not act.is_softmax:
         a_name, z_name = net.neuron_name(layer, j), net.preactivation_name(layer, j)
         out.append(
             Mistake(
@@ -253,7 +299,10 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
             )
         )
     above = range(layer + 1, net.depth + 1)
-    if any(not net.activations[k - 1].is_identity for k in above):
+    if any(
+        not net.activations[k - 1].is_identity and not net.activations[k - 1].is_softmax
+        for k in above
+    ):
         out.append(
             Mistake(
                 "missing_downstream_derivative",
@@ -283,7 +332,8 @@ def _gradient_mistakes(snap: Snapshot, index: int, sample: int) -> list[Mistake]
             )
         )
     if n > 1:
-        for s in [sample, *(k for k in range(n) if k != sample)]:
+        # The sample shown first; of a data set only a few more (each is a candidate to compare).
+        for s in [sample, *(k for k in range(n) if k != sample)][:ONE_SAMPLE_CANDIDATES]:
             out.append(
                 Mistake(
                     "one_sample",
@@ -401,12 +451,18 @@ def _value_mistakes(snap: Snapshot, sample: int) -> list[Mistake]:
         )
     if net.bias:
         b = snap.evaluation.params[net.bias_index(step.layer, step.index)]
+        if act.layer_fn is not None:  # softmax: the neuron's share of the whole layer
+            zs = list(trace.z[step.layer])
+            zs[step.index] = z - b
+            without = act.layer_fn(zs)[step.index]
+        else:
+            without = act.fn(z - b)
         out.append(
             Mistake(
                 "missing_bias",
                 _("bias left out"),
                 _("{z} adds the neuron's bias to the weighted inputs.").format(z=z_name),
-                act.fn(z - b),
+                without,
             )
         )
     return out
@@ -436,7 +492,19 @@ def _delta_mistakes(snap: Snapshot, sample: int) -> list[Mistake]:
             -delta,
         )
     ]
-    if not act.is_identity:
+    if act.is_softmax:  # δ = ŷ − y, cross-entropy's slope with softmax's Jacobian folded in
+        out.append(
+            Mistake(
+                "softmax_p_not_p_minus_y",
+                _("used ŷ instead of ŷ − y"),
+                _(
+                    "After softmax with cross-entropy, ∂L/∂z = ŷ − y: the target comes off each "
+                    "output's probability before the chain goes on to {name}."
+                ).format(name=name),
+                a,
+            )
+        )
+    elif not act.is_identity:
         z_name = net.preactivation_name(layer, j)
         slope_text = act.slope_text(name, z_name)
         out += [

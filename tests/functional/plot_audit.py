@@ -127,9 +127,19 @@ def _canvas(line: str, col: int) -> str:
     return line[col + 1 :].strip()
 
 
+BOUNDARY_TITLES = ("Decision boundary", "Boundary", "决策边界", "边界")
+
+
+def is_boundary(title: str | None) -> bool:
+    """The decision boundary: a map of the input plane, its axes x1 and x2, both linear."""
+    return title is not None and title.startswith(BOUNDARY_TITLES)
+
+
 def _said_scale(title: str | None) -> str | None:
     if not title:
         return None
+    if is_boundary(title):
+        return "linear"
     words = set(re.split(r"[\s·*()]+", title.lower()))
     if "log" in words or "对数" in title:
         return "log"
@@ -198,6 +208,8 @@ def _x_problems(lines: list[str], axis_row: int, col: int, title: str | None) ->
 
 def _is_step_curve(label_line: str, col: int, nums: list[float], title: str | None) -> bool:
     if title is not None:
+        if is_boundary(title):
+            return False
         return not (title.startswith("J(") or title.startswith("J along") or "沿" in title)
     # Without a title: a step axis starts at step 0 at the y axis.
     return bool(nums) and nums[0] == 0 and len(label_line) - len(label_line.lstrip()) <= col + 1

@@ -349,7 +349,7 @@ PALETTE = [
     ("Previous parameter", lambda a: a.selected == 0),
     ("Next sample", lambda a: a.sample == 1),
     ("Previous sample", lambda a: a.sample == 0),
-    ("Loss curve / landscape", lambda a: a.view == "landscape"),
+    ("Loss curve / landscape / boundary", lambda a: a.view == "landscape"),
     ("Auto-run faster", lambda a: a.speed == SPEEDS[3]),
     ("Auto-run slower", lambda a: a.speed == SPEEDS[2]),
     ("Quiz on/off", lambda a: a.quiz),
@@ -380,6 +380,7 @@ async def test_every_palette_command_does_what_it_says(tmp_path: Path) -> None:
         tested = {title for title, _check in PALETTE} | set(DIALOGS) | {"Fast-forward"}
         tested.add("Gradient check")  # needs the backward phase: test_gradcheck_key.py
         tested.add("Next run")  # needs a branch: test_branches_ui.py
+        tested.add("Hidden neuron maps")  # needs two inputs: test_boundary_view.py
         assert set(ours) == tested  # and each is checked below
         for title, check in PALETTE:
             await commands[title].callback()

@@ -355,7 +355,10 @@ async def test_the_open_list_shows_a_builtin_a_line_and_the_highlighted_ones_des
         await pilot.pause()
         rows = screen_rows(app)
         box = app.screen.query_one("#open-list").region
-        inside = [row[box.x : box.right].strip(" ▊▎") for row in rows[box.y + 1 : box.bottom - 1]]
+        inside = [
+            row[box.x : box.right].strip(" ▊▎▁▂▃▄▅▆▇█▀▔")  # the border and the scroll bar
+            for row in rows[box.y + 1 : box.bottom - 1]
+        ]
         k = min(len(names), len(inside))
         assert k >= 6  # at 80x24 the list has room for six built-ins at least
         assert inside[:k] == names[:k]  # one line each, in order, nothing wrapped

@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 
 from core.files.loader import BUILTINS, load_builtin
 from core.stepping.session import Phase
+from core.teaching import boundary
 from core.text.format import fmt
 from tests.functional.plot_audit import axis_problems, inside, parse_number
 from tui.app import MIN_HEIGHT, MIN_WIDTH, BackpropApp
@@ -99,15 +100,32 @@ async def test_every_builtin_has_sound_axes_at_every_moment(name: str) -> None:
         await pilot.press("space", "space", "space")
         assert app.snapshot.phase is Phase.BACKWARD
         await audit(app, pilot, size(1), "3 spaces")
-        await pilot.press("l")
+        await show(pilot, "landscape")
         await audit(app, pilot, size(2), "landscape, backward phase")
-        await pilot.press("l", "enter", "enter", "enter", "enter")
+        two_inputs = boundary.applies(app.session.scenario.architecture)
+        if two_inputs:
+            await show(pilot, "boundary")
+            await audit(app, pilot, size(2), "boundary, backward phase")
+        await show(pilot, "curve")
+        await pilot.press("enter", "enter", "enter", "enter")
         await audit(app, pilot, size(3), "a few steps")
         await pilot.press("f")
         await finish_fast_forward(app, pilot)
         await audit(app, pilot, size(4), "after f")
-        await pilot.press("l")
+        await show(pilot, "landscape")
         await audit(app, pilot, size(5), "landscape after f")
+        if two_inputs:
+            await show(pilot, "boundary")
+            await audit(app, pilot, size(6), "boundary after f")
+
+
+async def show(pilot: Pilot[object], view: str) -> None:
+    """l until the loss panel shows `view` (l cycles curve → landscape → boundary)."""
+    for _press in range(3):
+        if getattr(pilot.app, "view", None) == view:
+            return
+        await pilot.press("l")
+    assert getattr(pilot.app, "view", None) == view
 
 
 async def test_the_first_loss_sits_on_the_row_labelled_nearest_it() -> None:

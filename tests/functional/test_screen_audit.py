@@ -19,6 +19,7 @@ import pytest
 from rich.cells import cell_len
 
 from core.files.loader import BUILTINS, load_builtin
+from core.teaching import boundary
 from tests.functional.screen import BORDERED, Shot, press_and_capture, settle
 from tui.app import BackpropApp
 from tui.driver.ascii_filter import to_ascii_cells
@@ -68,12 +69,32 @@ STOPS = (
     ("forward", ("space",)),
     ("loss", ("space",)),
     ("backward", ("space",)),
-    ("backward, landscape", ("l",)),
-    ("update", ("l", "space")),
+    ("backward, landscape", ("view:landscape",)),
+    ("backward, boundary", ("view:boundary",)),  # two inputs only (BOUNDARY_STOPS)
+    ("update", ("view:curve", "space")),
     ("step 4", ("enter", "enter", "enter")),
     ("after fast-forward", ("f",)),
-    ("after fast-forward, landscape", ("l",)),  # the longest numbers in the landscape's border
+    ("after fast-forward, landscape", ("view:landscape",)),  # the landscape's longest numbers
+    ("after fast-forward, boundary", ("view:boundary",)),
 )
+BOUNDARY_STOPS = {"backward, boundary", "after fast-forward, boundary"}
+
+
+def _stops_of(name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The walk's stops for a scenario: the decision boundary needs two inputs."""
+    two_inputs = boundary.applies(load_builtin(name).architecture)
+    return tuple(stop for stop in STOPS if two_inputs or stop[0] not in BOUNDARY_STOPS)
+
+
+async def _show_view(pilot: Any, view: str) -> None:
+    """l until the loss panel shows `view` (l cycles curve → landscape → boundary)."""
+    for _press in range(3):
+        if pilot.app.view == view:
+            return
+        await pilot.press("l")
+    assert pilot.app.view == view
+
+
 # The help does not depend on the scenario: it is read once, with the first scenario.
 HELP_STOPS = (("help", ("question_mark",)), ("help, scrolled to the end", ()))
 HELP_SCENARIO = BUILTINS[0]
@@ -88,8 +109,12 @@ async def _stops(
     for stop, keys in stops:
         if keys == ("f",):
             await _fast_forward(pilot)
-        elif keys:
-            await pilot.press(*keys)
+            keys = ()
+        for key in keys:
+            if key.startswith("view:"):
+                await _show_view(pilot, key.partition(":")[2])
+            else:
+                await pilot.press(key)
         if stop == "help, scrolled to the end":
             await settle(pilot)
             for box in app.screen.query("#help-box"):
@@ -158,8 +183,8 @@ async def _walk(name: str, tmp: Path) -> Audit:
             if k:
                 await pilot.press("r")
                 await pilot.resize_terminal(*size)
-            await _stops(pilot, name, STOPS, shots)
-            await pilot.press("l")  # back to the loss curve (reset keeps the view)
+            await _stops(pilot, name, _stops_of(name), shots)
+            await _show_view(pilot, "curve")  # reset keeps the view
             if extra:
                 await _stops(pilot, name, HELP_STOPS, shots)
                 await pilot.press("escape")
@@ -179,14 +204,16 @@ async def _walk(name: str, tmp: Path) -> Audit:
             shots.append(await press_and_capture(pilot, label))
     app = BackpropApp(load_builtin(name), ascii_only=True, save_dir=tmp)
     async with app.run_test(size=SIZES[0]) as pilot:
-        await _stops(pilot, name, STOPS + HELP_STOPS if extra else STOPS, shots)
+        stops = _stops_of(name)
+        await _stops(pilot, name, stops + HELP_STOPS if extra else stops, shots)
     await _fine_walk(name, tmp, shots)
     return Audit(shots, time.monotonic() - start)
 
 
 def shots_expected(name: str) -> int:
     """Each stop at each size, diverged at each size, --ascii at 80x24; and help and Open once."""
-    count = len(STOPS) * len(SIZES) + len(SIZES) + len(STOPS) + len(fine_stops(name)) + 1
+    stops = len(_stops_of(name))
+    count = stops * len(SIZES) + len(SIZES) + stops + len(fine_stops(name)) + 1
     if name == HELP_SCENARIO:
         count += len(HELP_STOPS) * len(SIZES) + len(HELP_STOPS) + 1
     return count
@@ -630,7 +657,12 @@ async def test_audit_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
             f"in {seconds:.1f} s of walking; per check: {per_check}"
             f"; plot_audit {'present' if PLOT_AUDIT.exists() else 'absent'}"
         )
-    assert screens == sum(shots_expected(n) for n in BUILTINS) == len(BUILTINS) * (39 + 7) + 9
+    two_inputs = sum(boundary.applies(load_builtin(n).architecture) for n in BUILTINS)
+    per_scenario = (len(STOPS) - len(BOUNDARY_STOPS)) * (len(SIZES) + 1) + len(SIZES)
+    boundary_shots = len(BOUNDARY_STOPS) * (len(SIZES) + 1)
+    fine = 7  # the fine-stepping walk's screens (fine_stops and one more)
+    assert screens == sum(shots_expected(n) for n in BUILTINS)
+    assert screens == len(BUILTINS) * (per_scenario + fine) + two_inputs * boundary_shots + 9
     assert sum(_RUNS[(n, "cut")] for n in BUILTINS) == screens
     assert sum(_RUNS[(n, "borders")] for n in BUILTINS) == screens
 

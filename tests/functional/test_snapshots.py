@@ -97,3 +97,26 @@ def test_textbook_fine_hidden_delta(snap_compare, size) -> None:
     """Fine stepping at δ of h1: h1 marked, the δs above and w5, w7 marked, each δ beside."""
     app = BackpropApp(load_builtin("textbook-2-2-2"), fine=True)
     assert snap_compare(app, press=["space"] * 9, terminal_size=size)
+
+
+async def _boundary_after_fast_forward(pilot) -> None:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await pilot.press("f")
+    for _ in range(400):
+        await pilot.pause(0.05)
+        if app.fast_forward is None and app.session.status().done:
+            break
+    app.clear_notifications()  # the toast's timing is not the picture's subject
+    await pilot.press("l", "l")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_xor_boundary_after_fast_forward(snap_compare, size) -> None:
+    app = BackpropApp(load_builtin("xor"))
+    assert snap_compare(app, run_before=_boundary_after_fast_forward, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [pytest.param((80, 24), id="80x24")])
+def test_xor_boundary_ascii(snap_compare, size) -> None:
+    app = BackpropApp(load_builtin("xor"), ascii_only=True)
+    assert snap_compare(app, run_before=_boundary_after_fast_forward, terminal_size=size)

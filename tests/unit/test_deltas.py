@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
 import struct
 from collections.abc import Sequence
@@ -59,7 +60,7 @@ def forward(
     net = sc.architecture
     a = [list(sample.x)]
     for layer in range(1, net.depth + 1):
-        f = net.activations[layer - 1].fn
+        act = net.activations[layer - 1]
         out = []
         for j in range(net.sizes[layer]):
             z = sum(
@@ -70,7 +71,12 @@ def forward(
                 z += params[net.bias_index(layer, j)]
             if bump is not None and bump[:2] == (layer, j):
                 z += bump[2]
-            out.append(f(z))
+            out.append(z)
+        if act.name == "softmax":  # e^z / Σ e^z, written here from its definition
+            exps = [math.exp(z) for z in out]
+            out = [e / sum(exps) for e in exps]
+        else:
+            out = [act.fn(z) for z in out]
         a.append(out)
     return sc.loss.fn(a[-1], sample.y), a
 
@@ -185,9 +191,9 @@ def test_the_csv_has_no_deltas() -> None:
     write_trace(load_builtin("xor"), None, 3, "csv", out)
     assert out.getvalue().splitlines()[0] == (
         "step,loss,w1,w2,w3,w4,w5,w6,b1,b2,b3,grad_w1,grad_w2,grad_w3,grad_w4,grad_w5,grad_w6,"
-        "grad_b1,grad_b2,grad_b3"
+        "grad_b1,grad_b2,grad_b3,accuracy"  # XOR is a classifier: its accuracy ends the row
     )
-    assert all(line.count(",") == 19 for line in out.getvalue().splitlines())
+    assert all(line.count(",") == 20 for line in out.getvalue().splitlines())
 
 
 def test_a_bias_gradient_is_its_neurons_delta_bit_for_bit() -> None:

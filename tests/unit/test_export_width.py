@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 
 import pytest
 
@@ -77,6 +78,8 @@ def expected_cells(name: str) -> tuple[str, list[dict[str, float]]]:
         rows = []
         for before, after in itertools.pairwise(steps):
             row = {"step": after["step"], "loss J": before["loss"]}
+            if "accuracy" in before:  # a classifier: its accuracy at the old values
+                row["acc"] = before["accuracy"]
             for n in names:
                 row |= {
                     f"old {n}": before["params"][n],
@@ -85,8 +88,13 @@ def expected_cells(name: str) -> tuple[str, list[dict[str, float]]]:
                 }
             rows.append(row)
         return "story", rows
-    values = [{"step": e["step"], "loss J": e["loss"]} | e["params"] for e in steps]
-    keep = ("step", "loss J", *names)
+    values = [
+        {"step": e["step"], "loss J": e["loss"]}
+        | ({"acc": e["accuracy"]} if "accuracy" in e else {})
+        | e["params"]
+        for e in steps
+    ]
+    keep = ("step", "loss J", "acc", *names)
     return "values", [{k: v for k, v in r.items() if k in keep} for r in values]
 
 
@@ -96,6 +104,9 @@ def check_numbers(rows: list[dict[str, str]], name: str) -> None:
     for row, expect in zip(rows, wanted):
         assert set(row) == set(expect), (set(row), set(expect))
         for column, value in expect.items():
+            if column == "acc":  # a whole percentage, rounded down
+                assert row[column] == f"{math.floor(100 * value + 1e-9)}%", (row[column], value)
+                continue
             assert float(row[column]) == pytest.approx(value, rel=1e-11, abs=1e-300), column
 
 

@@ -50,6 +50,11 @@ def problems(draw, activation=None, loss=None):
     loss_name = loss or draw(st.sampled_from(sorted(LOSSES)))
     if loss_name == "binary_cross_entropy":
         act_names[-1] = "sigmoid"
+    # Softmax only on the output layer, always with cross-entropy, and with two outputs or more.
+    act_names[:-1] = ["tanh" if a == "softmax" else a for a in act_names[:-1]]
+    if "softmax" in (act_names[-1],) or loss_name == "cross_entropy":
+        act_names[-1], loss_name = "softmax", "cross_entropy"
+        sizes[-1] = max(sizes[-1], 2)
     bias = draw(st.booleans())
     net = Architecture(tuple(sizes), tuple(ACTIVATIONS[a] for a in act_names), bias)
     value = st.floats(-1.5, 1.5, allow_nan=False)
@@ -60,6 +65,9 @@ def problems(draw, activation=None, loss=None):
         x = tuple(draw(value) for _ in range(sizes[0]))
         if loss_name == "binary_cross_entropy":
             y = tuple(draw(st.floats(0, 1)) for _ in range(sizes[-1]))
+        elif loss_name == "cross_entropy":  # a probability vector: the targets add up to 1
+            weights = [draw(st.floats(0.0, 1.0)) + 1e-3 for _ in range(sizes[-1])]
+            y = tuple(w / sum(weights) for w in weights)
         else:
             y = tuple(draw(value) for _ in range(sizes[-1]))
         samples.append(Sample(x, y))
@@ -80,7 +88,14 @@ def test_gradients_match_central_differences(problem) -> None:
 
 @pytest.mark.parametrize(
     ("activation", "loss", "bias", "hidden", "n_samples"),
-    list(itertools.product(sorted(ACTIVATIONS), sorted(LOSSES), (False, True), (1, 2), (1, 3))),
+    [
+        combo
+        for combo in itertools.product(
+            sorted(ACTIVATIONS), sorted(LOSSES), (False, True), (1, 2), (1, 3)
+        )
+        # softmax goes with cross-entropy only, and cross-entropy with softmax only
+        if (combo[0] == "softmax") == (combo[1] == "cross_entropy")
+    ],
 )
 def test_every_activation_loss_bias_depth_and_sample_count(
     activation, loss, bias, hidden, n_samples
@@ -90,12 +105,16 @@ def test_every_activation_loss_bias_depth_and_sample_count(
     acts = [ACTIVATIONS[activation]] * (len(sizes) - 1)
     if loss == "binary_cross_entropy":
         acts[-1] = ACTIVATIONS["sigmoid"]
+    if activation == "softmax":  # the output layer's only: sigmoid below it
+        acts[:-1] = [ACTIVATIONS["sigmoid"]] * (len(sizes) - 2)
     net = Architecture(sizes, tuple(acts), bias)
     params = [0.3 + 0.7 * math.sin(1.7 * i + 0.4) for i in range(len(net.params))]
     samples = [
         Sample((0.5 + 0.3 * s, -0.8 + 0.5 * s), (0.2 + 0.3 * s, 0.9 - 0.4 * s))
         for s in range(n_samples)
     ]
+    if loss == "cross_entropy":  # targets that add up to 1, as cross-entropy's slope needs
+        samples = [Sample(s.x, tuple(t / sum(s.y) for t in s.y)) for s in samples]
     assert not kinked(net, params, samples)
     ev = evaluate(net, LOSSES[loss], params, samples)
     for i in range(len(params)):

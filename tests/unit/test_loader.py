@@ -172,9 +172,9 @@ CASES = [
     ),
     (
         "unknown-activation-no-close-match",
-        doc(net=net(activations='["softmax", "identity"]')),
+        doc(net=net(activations='["swish", "identity"]')),
         "network.activations[0]",
-        ["unknown activation 'softmax'", "choose from identity, sigmoid"],
+        ["unknown activation 'swish'", "choose from identity, sigmoid"],
     ),
     (
         "activation-not-text",
@@ -726,6 +726,8 @@ def test_builtin_toml_copied_to_a_user_file_loads_the_same(tmp_path: Path, name:
     path = tmp_path / f"{name}.toml"
     with resources.as_file(source) as original:
         shutil.copyfile(original, path)
+        for data in Path(original).parent.glob("*.csv"):  # a [data] file goes beside it
+            shutil.copyfile(data, tmp_path / data.name)
     mine, builtin = load_file(path), load_builtin(name)
     assert mine.source == str(path)
     assert mine.architecture == builtin.architecture

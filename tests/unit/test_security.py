@@ -277,7 +277,7 @@ def test_no_code_execution_network_or_writes_outside_the_places_that_need_them()
 
 KERNEL_CALLS = re.compile(
     r"^(exp|log|tanh|_sum|_abs|_max|_repr|range|len|put_params|put_loss|put_rate|"
-    r"_f\d+|_fp\d+|_loss_fn|_loss_slope|sqrt|int)$"
+    r"_f\d+|_fp\d+|_loss_fn|_loss_slope|sqrt|int|_correct)$"
 )
 
 
@@ -302,6 +302,11 @@ def kernel_sources() -> list[str]:
             config = OptimizerConfig(name, weight_decay=0.5, batch_size=batch)
             writer = _Writer(sc.architecture, sc.loss, 4, True, True, "history", config)
             sources.append(writer.source()[0])
+    # Softmax with cross-entropy, in rows that end with the accuracy (its test is called).
+    net = Architecture((2, 3, 3), (ACTIVATIONS["tanh"], ACTIVATIONS["softmax"]))
+    for n in (3, 20):
+        writer = _Writer(net, LOSSES["cross_entropy"], n, True, False, "rows", accuracy=True)
+        sources.append(writer.source()[0])
     return sources
 
 

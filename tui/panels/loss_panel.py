@@ -1,4 +1,5 @@
-"""The loss per step, or the loss along the selected parameter with the tangent (key l).
+"""The loss per step, the loss along the selected parameter with the tangent, or (two inputs)
+the decision boundary over the input plane: key l cycles them.
 
 The axes are ours (core.teaching.axes): plotext draws at the limits we give it and writes the tick
 labels we choose, so every label sits on the row or column it names.
@@ -10,15 +11,19 @@ import math
 
 from rich.cells import cell_len
 from rich.markup import escape
+from rich.text import Text
+from textual.app import RenderResult
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
 from core.stepping.branches import RunsView, path
 from core.stepping.session import Snapshot
+from core.teaching import boundary as plane
 from core.teaching.axes import Axis, linear_axis, log_axis, spread_axis
 from core.teaching.landscape import landscape, plottable, wants_log_scale
 from core.text.format import fmt, to_ascii
 from core.text.i18n import _
+from tui.panels.plane import boundary_lines, glyph, with_axes
 from tui.panels.titles import set_titles
 
 OVERHEAD = 2  # rows that are not plotting area: the x axis line and its labels (no top frame)
@@ -33,9 +38,11 @@ MAIN_POINT = "o"  # the main run's marker on the landscape, where its line is th
 class LossPanel(PlotextPlot):
     snapshot: reactive[Snapshot | None] = reactive(None)
     selected: reactive[int] = reactive(0)
-    view: reactive[str] = reactive("curve")  # "curve" | "landscape"
+    view: reactive[str] = reactive("curve")  # "curve" | "landscape" | "boundary"
     ascii_only: reactive[bool] = reactive(False)
     runs: reactive[RunsView | None] = reactive(None)  # with branches: every run (the app's)
+    _map_key: tuple[object, ...] = ()
+    _map: Text | None = None
 
     def watch_snapshot(self) -> None:
         self._replot()
@@ -78,7 +85,9 @@ class LossPanel(PlotextPlot):
         plt.xaxes(False, False)  # no empty frame while there is nothing to draw
         plt.yaxes(False, False)
         runs = self._runs()
-        if self.view == "landscape":
+        if self.shown_view() == "boundary":
+            titles, subtitles = self._boundary_titles(snap)
+        elif self.view == "landscape":
             titles, subtitles = self._plot_landscape(snap)
         elif runs is not None:
             titles, subtitles = self._plot_runs(runs)
@@ -87,6 +96,61 @@ class LossPanel(PlotextPlot):
         room = self.outer_size.width - 6  # Textual keeps a corner and a blank on either side
         set_titles(self, self._fit(titles, room), self._fit(subtitles, room))
         self.refresh()
+
+    def shown_view(self) -> str:
+        """The view drawn: the boundary only where there is an input plane to draw it on."""
+        snap = self.snapshot
+        if self.view == "boundary" and (
+            snap is None or not plane.applies(snap.scenario.architecture)
+        ):
+            return "curve"
+        return self.view
+
+    def render(self) -> RenderResult:
+        if self.shown_view() == "boundary" and self.snapshot is not None:
+            return self._boundary(self.snapshot)
+        return super().render()
+
+    def _plain(self) -> bool:
+        """Shades of ASCII rather than coloured half blocks: --ascii, or NO_COLOR."""
+        return bool(self.ascii_only or self.app.no_color)
+
+    def _boundary(self, snap: Snapshot) -> Text:
+        """The map for the current parameters, remade only when they or the size change."""
+        plain = self._plain()
+        key = (snap.scenario, snap.params, self.size, plain)
+        if key != self._map_key or self._map is None:
+            x, y = plane.plane_axes(snap.scenario.samples, self.size.width, self._rows())
+            halves = plane.halves_within(snap.scenario, x, y, 1 if plain else 2)
+            if halves is None:
+                text = _("Too many parameters to map the plane at this size.")
+                self._map_key, self._map = key, Text(to_ascii(text) if self.ascii_only else text)
+            else:
+                b = plane.boundary(snap.scenario, snap.params, x, y, halves)
+                self._map_key, self._map = key, with_axes(b, boundary_lines(b, plain))
+        return self._map
+
+    def _boundary_titles(self, snap: Snapshot) -> tuple[list[str], list[str]]:
+        sc = snap.scenario
+        outputs = sc.architecture.sizes[-1]
+        if outputs > 1:
+            legend = [
+                _("{first} to {last}: class (largest y)").format(
+                    first=glyph(outputs, 0), last=glyph(outputs, outputs - 1)
+                ),
+                "",
+            ]
+        else:
+            low, high = plane.target_range(sc.samples)
+            o, x = glyph(1, 0), glyph(1, 1)
+            legend = [
+                _("{o}: y = {low} · {x}: y = {high}").format(
+                    o=o, x=x, low=fmt(low), high=fmt(high)
+                ),
+                f"{o} {fmt(low)} · {x} {fmt(high)}",
+                "",
+            ]
+        return [_("Decision boundary"), _("Boundary")], legend
 
     def _fit(self, candidates: list[str], room: int) -> str:
         """The first (longest) wording that fits the border whole: it is never cut with "…"."""

@@ -30,7 +30,6 @@ TABLE_ROWS = 6  # rows of parameters the table shows at a time
 SHORT_TABLE_ROWS = 6
 SHORT_BELOW = 32  # terminal rows: the app's -tall breakpoint
 MIN_TABLE_ROWS = 3  # fewer rows of parameters than this: the neurons flow instead
-FLOW_ROWS = 4  # flowed neurons take at most this many rows
 # Fine stepping marks, never by colour alone: the neuron (or parameter) being computed, and
 # what it reads (the inputs it sums; in the backward pass the δs above, through their weights).
 CURRENT, READ = "▶", "•"
@@ -350,23 +349,22 @@ class NetworkPanel(Widget):
             [self._neuron_text(snap, layer, k, level, marks) for k in range(net.sizes[layer])]
             for layer in range(1, net.depth + 1)
         ]
-        if flow:
-            lines, current = [], ""
-            for names in layers:
-                for k, name in enumerate(names):
-                    sep = "" if not current else (self._t(" │ ") if k == 0 else "  ")
-                    if current and cell_len(current + sep + name) > width:
-                        lines.append(current)
-                        current = name
-                    else:
-                        current += sep + name
-            lines.append(current)
-            if len(lines) > FLOW_ROWS:
-                lines = lines[:FLOW_ROWS]
-                lines[-1] = lines[-1][: width - 1] + "…"
-        else:
-            lines = ["  ".join(names) for names in layers]
-        return [line if cell_len(line) <= width else line[: width - 1] + "…" for line in lines]
+        # Lines break between neurons, never inside one's numbers (a cut number is a wrong one).
+        lines: list[str] = []
+        current = ""
+        for names in layers:
+            if not flow and current:
+                lines.append(current)
+                current = ""
+            for k, name in enumerate(names):
+                sep = "" if not current else (self._t(" │ ") if k == 0 else "  ")
+                if current and cell_len(current + sep + name) > width:
+                    lines.append(current)
+                    current = name
+                else:
+                    current += sep + name
+        lines.append(current)
+        return lines
 
     def _neuron_text(
         self, snap: Snapshot, layer: int, k: int, level: int, flow: Flow | None

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from core.model.losses import percent
 from core.model.optimizers import batch_count
 from core.stepping.session import Phase, Snapshot, StatusKind
 from core.teaching.quiz import Score
@@ -91,6 +92,21 @@ class TrainingPanel(Vertical):
         # Another optimizer than plain descent goes first: "adam · lr 0.1 · loss J 0.49".
         config = snap.scenario.optimizer
         ahead = "" if config.plain else config.name + ("+wd" if config.weight_decay else "") + " · "
+        acc = snap.accuracy if snap.shows_loss else None
+        if acc is not None:
+            # Accuracy beside the loss; a narrow panel first loses digits, then the words. Where
+            # even that leaves no room beside an optimizer's name, the status line takes it.
+            full, short = (
+                _("lr {lr} · loss J {loss} · acc {acc}"),
+                _("lr {lr} · J {loss} · acc {acc}"),
+            )
+            for template in (full, short):
+                for digits in DIGITS:
+                    line = ahead + template.format(
+                        lr=lr, loss=fmt(snap.evaluation.loss, digits), acc=percent(acc)
+                    )
+                    if self._fits(line):
+                        return line
         if snap.shows_loss:
             loss, template = snap.evaluation.loss, _("lr {lr} · loss J {loss}")
             short = _("lr {lr} · J {loss}")  # with the optimizer's name, if the long one is not
@@ -199,8 +215,13 @@ class TrainingPanel(Vertical):
                 add(_(PHASE_NAMES[p]), style)
                 if p is not PHASES[-1]:
                     add(" ")
-        add("\n" + self._loss_line(snap))
+        loss_line = self._loss_line(snap)
+        add("\n" + loss_line)
         text, style, detail = self._status_line(snap)
+        acc = snap.accuracy if snap.shows_loss else None
+        said = _("acc {acc}").format(acc=percent(acc)) if acc is not None else ""
+        if said and not loss_line.endswith(said) and self._fits(text + " · " + said):
+            text += " · " + said
         add("\n" + text, style)
         self.tooltip = self._t(detail) if detail else None
         if detail and not self.screen.has_class("-short"):
