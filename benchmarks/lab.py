@@ -120,7 +120,7 @@ _PAINT = re.compile(
     r"|\x1b\[[0-9;?<>=$]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b."  # the rest
     r"|([^\x1b]+)"  # text
 )
-_STEP = re.compile(r"step (\d+) · lr")
+_STEP = re.compile(r"· step (\d+)\b")  # the Training panel's title: "XOR · step 12"
 
 # Targets from the issue.
 START_TARGET = 1.5
@@ -240,7 +240,7 @@ class Terminal:
         env.pop("LINES", None)
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # see CHILD_ENV
         env["TERM"] = TERM
-        env["LANGUAGE"] = "en"  # the harness reads the English screen ("step N · lr", …)
+        env["LANGUAGE"] = "en"  # the harness reads the English screen ("· step N", …)
         env.update(CHILD_ENV)
         self.output = bytearray()
         self.screen = Screen(cols, rows)

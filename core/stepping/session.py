@@ -399,6 +399,8 @@ class Session:
         session._history = history
         session._step = count - 1
         session._phase = phase
+        # Step 0's state is where reset returns to (a branch's, taken over from its parent).
+        session._start_state = session._split(history.row_at(0))[1]
         last, session._state = session._split(history.row_at(count - 1))
         session._eval = session._evaluate(last)
         before = history.params_at(count - 2) if count > 1 else None

@@ -66,3 +66,11 @@ def test_measure_and_render_without_torch() -> None:
 
 # PyTorch is not a test dependency: `python -m benchmarks.core` checks, where it is importable,
 # that it computes the same gradients as the engine (to 1e-12) before timing it.
+
+
+def test_the_lab_harness_reads_the_step_from_the_training_panels_title() -> None:
+    from benchmarks.lab import last_step
+
+    screen = "╭─ XOR · step 12 ───╮\n│ lr 1 · loss J 0.6931 │\n converged at step 876"
+    assert last_step(screen) == 12
+    assert last_step("no title yet") is None

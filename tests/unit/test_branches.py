@@ -268,3 +268,26 @@ def test_a_broken_record_of_branches_is_refused_with_a_value_error(broken: objec
 
     with pytest.raises(ValueError):
         branches_io.restore(Session(load_builtin("xor")), broken)
+
+
+def test_reset_in_a_resumed_branch_goes_back_to_its_start_with_its_optimizer_state() -> None:
+    import json
+
+    from core.files import branches_io, persist
+
+    runs = Runs(Session(load_builtin("xor")))
+    runs.branch(Change("optimizer", "adam"))
+    runs.session.run(4)
+    runs.branch(Change("lr", 0.05))  # starts from adam's m, v and t after 4 updates
+    runs.session.run(3)
+    started = runs.current.session.snapshot.history  # the rate branch's step 0 is adam's step 4
+    doc = json.loads(json.dumps(branches_io.dump(runs)))
+    main, _ = persist.loads(persist.dumps(runs.main.snapshot))
+    back = branches_io.restore(main, doc)
+    for runs_now in (runs, back):
+        runs_now.session.reset()
+    fresh, resumed = runs.session.snapshot, back.session.snapshot
+    assert resumed.step == 0 and resumed.params == started.params_at(0)
+    assert resumed.optimizer_state == fresh.optimizer_state  # not a fresh adam
+    assert fresh.optimizer_state.t == 4.0
+    assert back.session.run(3).params == runs.session.run(3).params
