@@ -874,7 +874,9 @@ def _delta_substep(snap, layer, j, sample, big_j, num, digits) -> StepExplanatio
         upstream = [f"∂{big_j}/∂{z_name}"]
         y = snap.scenario.samples[sample].y[j]
         upstream_num = [f"({num(trace.a[layer][j])} − {num(y)})"]
-        notes.append(_("With softmax and cross-entropy the chain through every ŷ adds up to ŷ − y."))
+        notes.append(
+            _("With softmax and cross-entropy the chain through every ŷ adds up to ŷ − y.")
+        )
     # At an output the loss slope comes first (∂J/∂ŷ · σ′); below, σ′ times the paths' sum.
     first = layer == net.depth
     symbols = upstream + slope_sym if first else slope_sym + upstream
