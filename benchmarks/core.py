@@ -207,12 +207,18 @@ class TorchNet:
         }
         self.activations = [by_name[a.name] for a in net.activations]
 
-    def loss(self) -> Any:
-        """J: the mean over samples of each sample's loss, as `core.model.losses` defines them."""
+    def outputs(self) -> Any:
+        """ŷ of every sample, a row each."""
         a = self.x
         for w, b, f in zip(self.weights, self.biases, self.activations):
             z = a @ w.T
             a = f(z if b is None else z + b)
+        return a
+
+    def loss(self, a: Any = None) -> Any:
+        """J: the mean over samples of each sample's loss, as `core.model.losses` defines them
+        (`a`: the outputs, if they are computed already)."""
+        a = self.outputs() if a is None else a
         y, name = self.y, self.scenario.loss.name
         if name == "squared_error":
             per_sample = ((a - y) ** 2).sum(dim=1)

@@ -75,20 +75,29 @@ def torch_csv(torch: Any, scenario: Scenario, steps: int, out: TextIO) -> None:
     net = TorchNet(torch, scenario, grad_everything=True)  # gradients of frozen biases too
     tensors = [*net.weights, *(b for b in net.biases if b is not None)]
     names = scenario.param_names
+    # A classifier's rows end with the accuracy: the share of samples on the target's side of
+    # 0.5 (binary cross-entropy), as core.model.losses.correct_threshold counts it.
+    classifier = scenario.loss.name == "binary_cross_entropy"
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(
-        ["step", "loss", *names, *(f"grad_{n}" for n in names)]
+        ["step", "loss", *names, *(f"grad_{n}" for n in names), *(["accuracy"] * classifier)]
     )
     out.write(buf.getvalue())
     lines: list[str] = []
+    n = len(scenario.samples)
     for k in range(steps + 1):
-        loss = net.loss()
+        outputs = net.outputs()
+        loss = net.loss(outputs)
         loss.backward()
         with torch.no_grad():
             flat = torch.cat(
                 [t.reshape(-1) for t in tensors] + [t.grad.reshape(-1) for t in tensors]
             ).tolist()
-            lines.append(f"{k},{loss.item()!r},{','.join(map(repr, flat))}\n")
+            row = f"{k},{loss.item()!r},{','.join(map(repr, flat))}"
+            if classifier:
+                right = ((outputs >= 0.5) == (net.y >= 0.5)).all(dim=1).sum().item()
+                row += f",{right / n!r}"
+            lines.append(row + "\n")
             if k < steps:
                 for p in net.trained:
                     p -= net.lr * p.grad

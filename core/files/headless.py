@@ -33,11 +33,11 @@ def run(
 ) -> int:
     """Train `scenario` at `lr` (None: its own) for `steps` steps and print the trace as `fmt`
     (table, csv, json, markdown), or the chain rule of the parameter `explain`; the exit status."""
-    from core.files import export  # only here: the app starts faster without it
-
-    session = Session(scenario, lr)
     steps = DEFAULT_STEPS if steps is None else steps
     if explain is not None:
+        from core.files import export  # only where needed: a streamed trace starts sooner
+
+        session = Session(scenario, lr)
         names = scenario.param_names
         if explain not in names:
             raise HeadlessError(
@@ -68,7 +68,10 @@ def run(
             print(f"{prog}: interrupted after {result.steps:,} steps", file=sys.stderr)
             return 130
         return 0
+    from core.files import export
+
     # The table and Markdown are for people: their columns are sized from every row.
+    session = Session(scenario, lr)
     for _ in range(steps):
         if session.status().kind is StatusKind.DIVERGED:
             break
