@@ -16,28 +16,6 @@ class GradientCheckScreen(Dialog[None]):
     """Read only: esc, enter or g (and q, as in the help) close it."""
 
     BINDINGS = [Binding("escape,enter,g,q", "cancel", N_("Close"))]
-    # Here rather than in app.tcss: the dialog is the only user of these rules.
-    DEFAULT_CSS = """
-    GradientCheckScreen {
-        align: center middle;
-    }
-    #gradcheck-box {
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $accent;
-        padding: 0 1;
-        background: $surface;
-    }
-    #gradcheck-why, #gradcheck-body {
-        height: auto;
-    }
-    #gradcheck-hint {
-        color: $text-muted;
-        height: auto;
-    }
-    """
 
     def __init__(self, result: GradientCheck, before_update: bool = False) -> None:
         super().__init__()

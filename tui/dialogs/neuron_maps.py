@@ -26,26 +26,6 @@ class NeuronMapsScreen(Dialog[None]):
     """Read only: esc, enter, h or q close it."""
 
     BINDINGS = [Binding("escape,enter,h,q", "cancel", N_("Close"))]
-    DEFAULT_CSS = """
-    NeuronMapsScreen {
-        align: center middle;
-    }
-    #maps-box {
-        width: 78;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $accent;
-        padding: 0 1;
-        background: $surface;
-    }
-    #maps-why, #maps-body, #maps-hint {
-        height: auto;
-    }
-    #maps-hint {
-        color: $text-muted;
-    }
-    """
 
     def __init__(self, snap: Snapshot) -> None:
         super().__init__()
