@@ -183,9 +183,7 @@ def held_rows(text: str) -> list[tuple[object, ...]]:
     columns = list(zip(*rows))
     fixed = [len(set(c)) == 1 for c in columns]
     return [
-        tuple(
-            v if fixed[i] else int(v) if i == 0 else float(v) for i, v in enumerate(row)
-        )
+        tuple(v if fixed[i] else int(v) if i == 0 else float(v) for i, v in enumerate(row))
         for row in rows
     ]
 
