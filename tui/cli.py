@@ -402,6 +402,7 @@ def _run_app(scenario, args: argparse.Namespace, ending) -> int:  # type: ignore
         driver_class=driver_class,
     )
     app.lifecycle = ending
+    app.freeze_heap = True
     ending.keeper = app.keep_session
     code = 0
     try:

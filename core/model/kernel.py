@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +38,7 @@ from core.model import losses as _loss
 from core.model import optimizers as _opt
 from core.model.activations import Activation
 from core.model.losses import Loss
+from core.model.network import SEQUENTIAL_SUM as _SEQUENTIAL_SUM
 from core.model.network import UPDATE_CODE, Architecture, Sample
 from core.model.optimizers import OptimizerConfig
 
@@ -60,9 +60,6 @@ HISTORY = "history"  # put_rate(lr), put_params(params), put_loss(loss): the ses
 ROWS = "rows"  # put_params((step, loss, *params, *grads)): one row of a streamed trace
 DELTA_ROWS = "delta_rows"  # ROWS, and each neuron's ∂J/∂z where `delta_columns` says
 NOTHING = "nothing"  # nothing: only the last step's values come back
-
-# Python 3.12 made builtin sum() of floats compensated; before it adds left to right.
-_SEQUENTIAL_SUM = sys.version_info < (3, 12)
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,7 @@ def linear_axis(
         if bottom is not None:
             break
     assert bottom is not None  # the steps grow until one holds the range
+
     # Label every k-th cell, k·step still a 1-2-5 value: at least two labels, at most max_labels
     # if a k allows it (else every cell: more labels beat labels that are not 1-2-5 apart).
     def labelled(k: int) -> list[int]:
@@ -209,4 +210,3 @@ def spread_axis(low: float, high: float, cells: int, room: int = 2, whole: bool 
 def _multiples(low: float, high: float, spacing: float) -> list[float]:
     first, last = math.ceil(low / spacing - 1e-9), math.floor(high / spacing + 1e-9)
     return [i * spacing for i in range(first, last + 1)]
-

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.model.network import Architecture, Sample, forward
+from core.model.network import Architecture, Sample, forward_columns
 from core.model.scenario import Scenario
 from core.teaching.axes import Axis, linear_axis, spread_axis
 
@@ -122,9 +122,13 @@ def target_class(y: Sequence[float], low: float, high: float) -> int:
 
 def scale(value: float, low: float, high: float) -> float:
     """value on low..high as 0..1, clipped (nan counts as the middle: nothing to say)."""
-    if math.isnan(value):
-        return 0.5
-    return min(1.0, max(0.0, (value - low) / (high - low)))
+    return scaled((value,), low, high)[0]
+
+
+def scaled(values: Sequence[float], low: float, high: float) -> list[float]:
+    """Each value as `scale` puts it (nan is the one value not equal to itself)."""
+    span = high - low
+    return [0.5 if v != v else min(1.0, max(0.0, (v - low) / span)) for v in values]
 
 
 def level(shade: float) -> int:
@@ -144,15 +148,16 @@ def boundary(
     """The output (and each hidden neuron) at every point of the plane the axes cover."""
     net, samples = scenario.architecture, scenario.samples
     xs, ys = value_positions(x, y, halves)
-    layers = forward(net, params, [(x1, x2) for x2 in ys for x1 in xs])
+    layers = forward_columns(net, params, [(x1, x2) for x2 in ys for x1 in xs])
     low, high = target_range(samples)
-    outputs = [a[-1] for a in layers]
+    outputs = layers[-1]  # one list an output neuron, over the points
     if net.sizes[-1] == 1:
-        flat = [scale(o[0], low, high) for o in outputs]
+        flat = scaled(outputs[0], low, high)
         labels = [int(s >= 0.5) for s in flat]
     else:
-        labels = [max(range(len(o)), key=lambda k: o[k]) for o in outputs]
-        flat = [scale(o[k], low, high) for o, k in zip(outputs, labels)]
+        points = list(zip(*outputs))
+        labels = [max(range(len(o)), key=o.__getitem__) for o in points]
+        flat = [scale(o[k], low, high) for o, k in zip(points, labels)]
     width = len(xs)
     return Boundary(
         x,
@@ -185,17 +190,17 @@ def _points(
 
 
 def _neurons(
-    net: Architecture, activations: Sequence[Sequence[Sequence[float]]], width: int
+    net: Architecture, layers: Sequence[Sequence[Sequence[float]]], width: int
 ) -> tuple[NeuronMap, ...]:
     maps = []
     for layer in range(1, net.depth):
         bounds = RANGES.get(net.activations[layer - 1].name)
         for j in range(net.sizes[layer]):
-            values = [a[layer][j] for a in activations]
+            values = layers[layer][j]
             finite = [v for v in values if math.isfinite(v)]
             low, high = bounds or (min(finite, default=0.0), max(finite, default=1.0))
             if high <= low:
                 low, high = low - 0.5, low + 0.5
-            shades = [scale(v, low, high) for v in values]
+            shades = scaled(values, low, high)
             maps.append(NeuronMap(net.neuron_name(layer, j), _rows(shades, width)))
     return tuple(maps)

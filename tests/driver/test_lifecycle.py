@@ -218,9 +218,7 @@ def test_losing_the_terminal_without_a_hang_up_signal(endings: dict[str, list[Ou
 
 
 @pytest.mark.parametrize("how", ["hangup", "SIGTERM", "SIGINT"])
-def test_an_ending_at_every_moment_of_start_up(
-    how: str, endings: dict[str, list[Outcome]]
-) -> None:
+def test_an_ending_at_every_moment_of_start_up(how: str, endings: dict[str, list[Outcome]]) -> None:
     outcomes = [o for o in endings["start-up"] if o.case.how == how]
     assert not report(outcomes), report(outcomes)
     for o in outcomes:

@@ -655,8 +655,7 @@ async def test_audit_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     runs = sum(_RUNS[(n, c)] for n in walked for c in CHECKS)
     seconds = sum(_AUDITS[n].seconds for n in walked)
     per_check = ", ".join(
-        f"{c} {sum(_RUNS[(n, c)] for n in walked)}"
-        f" ({sum(_FOUND[(n, c)] for n in walked)} problems)"
+        f"{c} {sum(_RUNS[(n, c)] for n in walked)} ({sum(_FOUND[(n, c)] for n in walked)} problems)"
         for c in CHECKS
     )
     with capsys.disabled():

@@ -202,9 +202,7 @@ class Recorder:
             elif hist.count > longest[i].count:
                 longest[i] = hist
         return {
-            (k, bits(params))
-            for hist in longest
-            for k, params in enumerate(history_params(hist))
+            (k, bits(params)) for hist in longest for k, params in enumerate(history_params(hist))
         }
 
 

@@ -201,3 +201,22 @@ def test_a_big_network_gets_a_coarser_map_or_none(monkeypatch: pytest.MonkeyPatc
     assert plane.halves_within(sc, x, y, 2) == 1
     monkeypatch.setattr(plane, "WORK", one_half - 1)
     assert plane.halves_within(sc, x, y, 2) is None
+
+
+@pytest.mark.parametrize("name", ["xor", "circle", "iris", "deep-sigmoid", "textbook-2-2-2"])
+def test_the_columns_forward_pass_is_the_forward_pass_at_each_point(name: str) -> None:
+    """forward_columns (a layer at a time over every point) gives forward's very numbers."""
+    from core.model.network import forward, forward_columns
+
+    sc = load_builtin(name)
+    net = sc.architecture
+    n_in = net.sizes[0]
+    inputs = [tuple(math.sin(3.1 * k + i) * (1 + k % 3) for i in range(n_in)) for k in range(40)]
+    inputs += [s.x for s in sc.samples]
+    points = forward(net, sc.initial_params, inputs)
+    layers = forward_columns(net, sc.initial_params, inputs)
+    assert len(layers) == net.depth + 1
+    for layer, size in enumerate(net.sizes):
+        assert len(layers[layer]) == size
+        for j in range(size):
+            assert layers[layer][j] == [float(a[layer][j]) for a in points]

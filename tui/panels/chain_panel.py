@@ -61,8 +61,10 @@ class ChainRulePanel(VerticalScroll):
     sample: reactive[int] = reactive(0)
     ascii_only: reactive[bool] = reactive(False)
 
-    _line_count = -1
+    _line_count = -1  # lines of the body as last drawn (the explanation and any padding)
     rows = 0  # lines of the explanation as last drawn
+    _tallest: tuple[object, int] = ((), 0)  # (what the layout depends on, most lines since)
+    _sections: dict[tuple[str, int, int], list[Line]] = {}  # this refresh's, see _render_sections
     _shared: tuple[int, bool] = (-1, False)  # (rows, maximized) when the lesson last fitted in
 
     def compose(self) -> ComposeResult:
@@ -104,7 +106,7 @@ class ChainRulePanel(VerticalScroll):
         here = (ex.param.layer, ex.param.to)
         if step is not None and step.kind == "forward" and (step.layer, step.index) == here:
             order = tuple(o for o in order if o != "forward")  # the sub-step shows it above
-        lines = render(ex, width, order, compact=level)
+        lines = self._render_sections(ex, width, order, level)
         if not self.ascii_only:
             return lines
         # ASCII spells some symbols longer (ŷ is y^): narrow the layout until it fits.
@@ -114,7 +116,20 @@ class ChainRulePanel(VerticalScroll):
             if widest <= target or width <= 20:
                 break
             width = max(width - (widest - target), 20)
-            lines = render(ex, width, order, compact=level)
+            lines = self._render_sections(ex, width, order, level)
+        return lines
+
+    def _render_sections(
+        self, ex: Explanation, width: int, order: tuple[str, ...], level: int
+    ) -> list[Line]:
+        """render(ex, width, order, compact=level): each section worked out once a refresh,
+        however many layouts are tried (render joins its sections' lines, nothing more)."""
+        lines: list[Line] = []
+        for section in order:
+            key = (section, width, level)
+            if key not in self._sections:
+                self._sections[key] = render(ex, width, (section,), compact=level)
+            lines += self._sections[key]
         return lines
 
     def _layout(self, ex: Explanation, width: int, room: int, phase: Phase) -> list[Line]:
@@ -135,6 +150,7 @@ class ChainRulePanel(VerticalScroll):
         if snap is None or not self.is_mounted:
             return
         ex = explain(snap, self.selected, self.sample)
+        self._sections = {}
         width = max(self.scrollable_content_region.width, 20)
         head: list[Line] = []
         n = len(snap.scenario.samples)
@@ -170,25 +186,49 @@ class ChainRulePanel(VerticalScroll):
             self._t(_("↑↓ more")) if len(lines) > self.scrollable_content_region.height else "",
         )
         # A layout pass only when the body's height changes: it costs ~10 ms a step.
+        body = self._body_rows(len(lines), snap)
         self.query_one("#chain-body", Static).update(
-            self._text(lines), layout=len(lines) != self._line_count
+            self._text(lines, body), layout=body != self._line_count
         )
         state = (len(lines), self.has_class("-maximized"))
-        self._line_count = self.rows = len(lines)
+        self._line_count, self.rows = body, len(lines)
         if state != self._shared and isinstance(self.parent, LeftColumn):
             self._shared = state
             self.parent.share_rows()  # the folded lesson gets what is left
 
+    def _body_rows(self, count: int, snap: Snapshot) -> int:
+        """Rows for the body of `count` lines: the panel's when they fit, else the most lines
+        shown since the layout last changed. A number one digit longer that wraps a line then
+        neither moves the panel's content nor costs the whole screen a layout pass."""
+        visible = self.scrollable_content_region.height
+        shape = (
+            snap.phase,
+            snap.current,
+            self.selected,
+            self.sample,
+            self.size,
+            self.has_class("-maximized"),
+            self.ascii_only,
+        )
+        if count <= visible:
+            self._tallest = (shape, 0)
+            # Beside a folded lesson the body is exactly as tall as its lines (share_rows).
+            return count if self._room() != visible else visible
+        tallest = max(count, self._tallest[1]) if self._tallest[0] == shape else count
+        self._tallest = (shape, tallest)
+        return tallest
+
     def _t(self, text: str) -> str:
         return to_ascii(text) if self.ascii_only else text
 
-    def _text(self, lines: list[Line]) -> Text:
+    def _text(self, lines: list[Line], rows: int) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
         for i, line in enumerate(lines):
             for text, tag in line:
                 out.append(to_ascii(text) if self.ascii_only else text, STYLES.get(tag, ""))
             if i < len(lines) - 1:
                 out.append("\n")
+        out.append("\n" * (rows - len(lines)))  # blank rows below: see _body_rows
         return out
 
 
