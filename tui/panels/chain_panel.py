@@ -56,9 +56,10 @@ class ChainRulePanel(VerticalScroll):
 
     ALLOW_MAXIMIZE = True  # m: a container would not be, by default
 
-    snapshot: reactive[Snapshot | None] = reactive(None)
-    selected: reactive[int] = reactive(0)
-    sample: reactive[int] = reactive(0)
+    # The watchers repaint what changed (the body, a title): a repaint of it all costs a frame.
+    snapshot: reactive[Snapshot | None] = reactive(None, repaint=False)
+    selected: reactive[int] = reactive(0, repaint=False)
+    sample: reactive[int] = reactive(0, repaint=False)
     ascii_only: reactive[bool] = reactive(False)
 
     _line_count = -1  # lines of the body as last drawn (the explanation and any padding)

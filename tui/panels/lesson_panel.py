@@ -13,7 +13,8 @@ FOLDED_ROWS = 2  # a folded lesson (a short terminal) keeps at least this many l
 
 
 class LessonPanel(Static):
-    snapshot: reactive[Snapshot | None] = reactive(None)
+    # The watchers repaint what changed (the body, a title): a repaint of it all costs a frame.
+    snapshot: reactive[Snapshot | None] = reactive(None, repaint=False)
     ascii_only: reactive[bool] = reactive(False)
 
     _shown: str | None = None

@@ -32,7 +32,8 @@ DIGITS = (6, 4, 3)  # the loss's significant digits, the most that fit
 
 
 class TrainingPanel(Vertical):
-    snapshot: reactive[Snapshot | None] = reactive(None)
+    # The watchers repaint what changed (the body, a title): a repaint of it all costs a frame.
+    snapshot: reactive[Snapshot | None] = reactive(None, repaint=False)
     auto: reactive[bool] = reactive(False)
     speed: reactive[float] = reactive(2.0)
     fast_forward: reactive[float | None] = reactive(None)  # progress 0..1 while running
