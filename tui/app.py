@@ -21,7 +21,7 @@ from textual.driver import Driver
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.files.atomic import write_new
 from core.files.loader import DEFAULT, load_builtin
@@ -37,6 +37,7 @@ from tui.driver.ascii_filter import AsciiFilter
 from tui.driver.diff_output import DiffWriter
 from tui.driver.lifecycle import Ending
 from tui.panels.chain_panel import ChainRulePanel, LeftColumn
+from tui.panels.key_footer import KeyFooter
 from tui.panels.lesson_panel import LessonPanel
 from tui.panels.loss_panel import LossPanel
 from tui.panels.network_panel import NetworkPanel
@@ -277,9 +278,12 @@ class BackpropApp(App[int]):
                         *shared, BackpropApp.selected, BackpropApp.view, runs=BackpropApp.runs_view
                     )
         yield Static(id="too-small")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
+        # The size's classes now, not with the first Resize (after the first layout): that
+        # would lay out and draw the screen again before the first whole frame.
+        self.screen.update_classes(self._breakpoint_classes(self.size.width, self.size.height))
         self.query_one(ChainRulePanel).focus()
         self.watch_lesson(self.lesson)
         if self.freeze_heap:
@@ -293,6 +297,17 @@ class BackpropApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.hang_up)
+
+    def _breakpoint_classes(self, width: int, height: int) -> dict[str, bool]:
+        """The screen's breakpoint classes at this size, as Textual sets them on a Resize."""
+        classes: dict[str, bool] = {}
+        for size, breakpoints in (
+            (width, self.HORIZONTAL_BREAKPOINTS or []),
+            (height, self.VERTICAL_BREAKPOINTS or []),
+        ):
+            on = next((name for at, name in sorted(breakpoints, reverse=True) if size >= at), None)
+            classes.update((name, name == on) for _at, name in breakpoints)
+        return classes
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size

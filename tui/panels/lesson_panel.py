@@ -93,10 +93,8 @@ class LessonPanel(Static):
             else:
                 self.styles.height = height
         if text != self._shown:  # an unchanged note costs nothing on the link
-            # A layout pass (the whole screen's) only when the note's line count changes.
-            grew = self._shown is None or text.count("\n") != self._shown.count("\n")
-            self.update(text, layout=grew)
             self._shown = text
+            self.update(text)
 
 
 def _ellipsized(line: str, width: int, mark: str) -> str:
