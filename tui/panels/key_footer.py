@@ -25,6 +25,12 @@ class KeyFooter(Footer):
         self._shown = _shown(self.screen)
         yield from super().compose()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        # The app's first state (focus, the first snapshot) lands after this compose, maybe
+        # without a word on the bindings: look again once it has been drawn.
+        self.call_after_refresh(lambda: self.bindings_changed(self.screen))
+
     def bindings_changed(self, screen: Screen[object]) -> None:
         if _shown(screen) != self._shown:
             super().bindings_changed(screen)
