@@ -65,7 +65,7 @@ class ChainRulePanel(VerticalScroll):
     _line_count = -1  # lines of the body as last drawn (the explanation and any padding)
     rows = 0  # lines of the explanation as last drawn
     _tallest: tuple[object, int] = ((), 0)  # (what the layout depends on, most lines since)
-    _sections: dict[tuple[str, int, int], list[Line]] = {}  # this refresh's, see _render_sections
+    _sections: dict[tuple[str, int, int], list[Line]]  # this refresh's: see _render_sections
     _shared: tuple[int, bool] = (-1, False)  # (rows, maximized) when the lesson last fitted in
 
     def compose(self) -> ComposeResult:
